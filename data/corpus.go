@@ -69,6 +69,29 @@ type Corpus struct {
 	Dir   string   // data folder the globs were resolved against ("" for a path corpus that is not a folder)
 	Train []string // resolved training files
 	Eval  []string // resolved evaluation files
+	// TrainErr and EvalErr are set, and the split left empty, when the
+	// benchmark's default files for that split are missing (a partial copy such
+	// as the shared sample), so that a command needing only the other split
+	// still works. Use TrainFiles and EvalFiles to get the files or that error.
+	TrainErr, EvalErr error
+}
+
+// TrainFiles returns the training files, or why there are none.
+func (c *Corpus) TrainFiles() ([]string, error) {
+	return splitFiles(c.Train, c.TrainErr, "train", c.Name)
+}
+
+// EvalFiles returns the evaluation files, or why there are none.
+func (c *Corpus) EvalFiles() ([]string, error) { return splitFiles(c.Eval, c.EvalErr, "eval", c.Name) }
+
+func splitFiles(files []string, err error, split, name string) ([]string, error) {
+	if err != nil {
+		return nil, err
+	}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("corpus %s has no %s files; give --%s-files", name, split, split)
+	}
+	return files, nil
 }
 
 // SharedSplit returns the shared split of a billion-words data folder (the
@@ -90,7 +113,9 @@ func SharedSplit(dataDir string) (*Corpus, error) {
 // training-monolingual.tokenized.shuffled/news.en-*-of-00100, eval =
 // heldout-monolingual.tokenized.shuffled/news.en.heldout-00000-of-00050.
 // When nothing is found, the error names every place looked, the expected
-// layout and where the benchmark is published.
+// layout and where the benchmark is published. When the folder is found but a
+// split's default files are not (a partial copy), that split is left empty and
+// its error kept in Corpus.TrainErr or EvalErr; globs given by the user must match.
 //
 // Any other name is a path or glob (file, folder, text, .gz or Parquet) used for
 // both Train and Eval; if it is a folder, TrainFiles and EvalFiles (when given)
@@ -142,17 +167,30 @@ func resolveBillionWords(opt CorpusOptions, train, eval []string) (*Corpus, erro
 	for _, p := range places {
 		release, why := findRelease(p.dir)
 		if release == "" && !(len(opt.TrainFiles) > 0 && len(opt.EvalFiles) > 0 && isDir(p.dir)) {
-			looked = append(looked, fmt.Sprintf("  %s (%s): %s", p.dir, p.source, why))
+			where := p.dir
+			if abs, err := filepath.Abs(p.dir); err == nil && abs != p.dir {
+				where += " = " + abs
+			}
+			looked = append(looked, fmt.Sprintf("  %s (%s): %s", where, p.source, why))
 			continue
 		}
 		c := &Corpus{Name: BillionWords, Dir: p.dir}
 		bases := globBases(p.dir, release)
 		var err error
+		// Globs the user gave must match; the benchmark's defaults may be
+		// missing from a partial copy, which only matters to a command using
+		// that split.
 		if c.Train, err = resolveSplit("train", train, BillionWordsTrain, bases, release); err != nil {
-			return nil, err
+			if train != nil {
+				return nil, err
+			}
+			c.TrainErr = err
 		}
 		if c.Eval, err = resolveSplit("eval", eval, BillionWordsEval, bases, release); err != nil {
-			return nil, err
+			if eval != nil {
+				return nil, err
+			}
+			c.EvalErr = err
 		}
 		return c, nil
 	}
@@ -225,8 +263,8 @@ func resolveSplit(split string, globs, defaults []string, bases []string, releas
 		}
 		files, err := matchGlobs(defaults, []string{release})
 		if err != nil {
-			return nil, fmt.Errorf("%s split: %v in %s. The full release has these files; with a partial copy "+
-				"(such as the project's shared sample) use --split shared or --%s-files GLOB", split, err, release, split)
+			return nil, fmt.Errorf("corpus %s, %s split: %v in %s. The full release has these files; with a partial copy "+
+				"(such as the project's shared sample) use --split shared or --%s-files GLOB", BillionWords, split, err, release, split)
 		}
 		return files, nil
 	}

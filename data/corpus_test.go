@@ -123,9 +123,23 @@ func TestResolveCorpusMissingGuides(t *testing.T) {
 
 // The shared sample has no training shards: the default split must say how to proceed.
 func TestResolveCorpusDefaultSplitOnSample(t *testing.T) {
-	_, err := ResolveCorpus(BillionWords, CorpusOptions{DataDir: sharedBillionWords(t)})
-	if err == nil || !strings.Contains(err.Error(), "--split shared") || !strings.Contains(err.Error(), "training-monolingual") {
-		t.Fatalf("want an error pointing at --split shared, got %v", err)
+	c, err := ResolveCorpus(BillionWords, CorpusOptions{DataDir: sharedBillionWords(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, split := range map[string]func() ([]string, error){"train": c.TrainFiles, "eval": c.EvalFiles} {
+		files, err := split()
+		if err == nil || len(files) != 0 || !strings.Contains(err.Error(), "--split shared") || !strings.Contains(err.Error(), "--"+name+"-files") {
+			t.Fatalf("%s: want an error pointing at --split shared, got %v %v", name, files, err)
+		}
+	}
+	if !strings.Contains(c.TrainErr.Error(), "training-monolingual") || !strings.Contains(c.EvalErr.Error(), "heldout-00000") {
+		t.Fatalf("errors should name the missing default files: %v / %v", c.TrainErr, c.EvalErr)
+	}
+	// Only the eval split given (as "make demo" does): eval resolves, train keeps its error.
+	c, err = ResolveCorpus(BillionWords, CorpusOptions{DataDir: sharedBillionWords(t), EvalFiles: SharedEvalFiles})
+	if err != nil || len(c.Eval) != 1 || c.EvalErr != nil || c.TrainErr == nil {
+		t.Fatalf("eval only: %+v %v", c, err)
 	}
 	_, err = ResolveCorpus(BillionWords, CorpusOptions{DataDir: sharedBillionWords(t), Split: "weird"})
 	if err == nil || !strings.Contains(err.Error(), "shared") {

@@ -27,11 +27,11 @@ func (o ReadOptions) column() string {
 
 // FileStats counts what one file contributed.
 type FileStats struct {
-	Path        string // file path as read
-	Format      string // "text", "gzip", "parquet" or "jsonl"
-	Lines       int64  // non-empty lines delivered
-	Empty       int64  // empty lines (or nulls) skipped
-	InvalidUTF8 int64  // delivered lines that held invalid UTF-8
+	Path        string `json:"path"`               // file path as read
+	Format      string `json:"format"`             // "text", "gzip", "parquet" or "jsonl"
+	Lines       int64  `json:"lines"`              // non-empty lines delivered
+	Empty       int64  `json:"empty_lines"`        // empty lines (or nulls) skipped
+	InvalidUTF8 int64  `json:"invalid_utf8_lines"` // delivered lines that held invalid UTF-8
 }
 
 // Stats describes a read of a corpus.
