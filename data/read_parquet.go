@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/encoding/thrift"
+	"github.com/parquet-go/parquet-go/format"
 )
 
 // openParquet opens a Parquet file's footer. parquet-go may panic on some
@@ -49,7 +51,75 @@ func openParquet(r io.ReaderAt, size int64) (f *parquet.File, err error) {
 	if err := checkParquetLayout(f, size); err != nil {
 		return nil, err
 	}
+	for i, rg := range f.Metadata().RowGroups {
+		for j := range rg.Columns {
+			if err := checkChunkPages(r, &rg.Columns[j].MetaData); err != nil {
+				return nil, corruptParquet(fmt.Errorf("row group %d column %d: %v", i, j, err))
+			}
+		}
+	}
 	return f, nil
+}
+
+// Limits on what one page may claim. Real writers make pages of about 1 MiB
+// (parquet-go 256 KiB, Arrow and Spark 1 MiB); parquet-go allocates whatever a
+// page header claims, so a damaged header could otherwise ask for gigabytes.
+const (
+	maxPageBytes  = 256 << 20
+	maxPageValues = 1 << 26
+)
+
+// checkChunkPages walks the page headers of a column chunk and rejects sizes
+// and counts that cannot be right: a page running past its chunk, or claiming
+// more than maxPageBytes or maxPageValues. It reads only the headers.
+func checkChunkPages(r io.ReaderAt, m *format.ColumnMetaData) error {
+	start := m.DataPageOffset
+	if m.DictionaryPageOffset > 0 && m.DictionaryPageOffset < start {
+		start = m.DictionaryPageOffset
+	}
+	end := start + m.TotalCompressedSize
+	var proto thrift.CompactProtocol
+	buf := make([]byte, 4<<10)
+	for off := start; off < end; {
+		n := int(min(int64(len(buf)), end-off))
+		if got, err := r.ReadAt(buf[:n], off); got < n {
+			return fmt.Errorf("reading page header at offset %d: %v", off, err)
+		}
+		var h format.PageHeader
+		pr := proto.NewReaderFromBytes(buf[:n])
+		if err := thrift.NewDecoder(pr).Decode(&h); err != nil {
+			if n == len(buf) && len(buf) < 1<<20 {
+				buf = make([]byte, 1<<20) // a header with large statistics
+				continue
+			}
+			return fmt.Errorf("bad page header at offset %d: %v", off, err)
+		}
+		body := end - off - int64(pr.BytesRead())
+		var values int32
+		switch {
+		case h.DataPageHeader.Valid:
+			values = h.DataPageHeader.V.NumValues
+		case h.DataPageHeaderV2.Valid:
+			values = h.DataPageHeaderV2.V.NumValues
+			v2 := h.DataPageHeaderV2.V
+			if v2.NumNulls < 0 || v2.NumRows < 0 || v2.RepetitionLevelsByteLength < 0 || v2.DefinitionLevelsByteLength < 0 ||
+				int64(v2.RepetitionLevelsByteLength)+int64(v2.DefinitionLevelsByteLength) > int64(h.CompressedPageSize) {
+				return fmt.Errorf("page at offset %d has inconsistent level sizes", off)
+			}
+		case h.DictionaryPageHeader.Valid:
+			values = h.DictionaryPageHeader.V.NumValues
+		}
+		switch {
+		case h.CompressedPageSize < 0 || int64(h.CompressedPageSize) > body:
+			return fmt.Errorf("page at offset %d claims %d bytes, its column chunk has %d left", off, h.CompressedPageSize, body)
+		case h.UncompressedPageSize < 0 || h.UncompressedPageSize > maxPageBytes:
+			return fmt.Errorf("page at offset %d claims %d bytes uncompressed (limit %d MiB)", off, h.UncompressedPageSize, maxPageBytes>>20)
+		case values < 0 || values > maxPageValues:
+			return fmt.Errorf("page at offset %d claims %d values (limit %d)", off, values, maxPageValues)
+		}
+		off += int64(pr.BytesRead()) + int64(h.CompressedPageSize)
+	}
+	return nil
 }
 
 func corruptParquet(err error) error {
@@ -95,10 +165,16 @@ func parquetColumns(s *parquet.Schema) string {
 }
 
 // lookupTextColumn finds the string column named column (dots for nesting).
-func lookupTextColumn(f *parquet.File, column string) (parquet.LeafColumn, error) {
+// parquet-go may panic on odd schemas (a MAP-typed leaf, say); that is an error.
+func lookupTextColumn(f *parquet.File, column string) (leaf parquet.LeafColumn, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = corruptParquet(fmt.Errorf("unusable schema: %v", p))
+		}
+	}()
 	s := f.Schema()
 	leaf, ok := s.Lookup(strings.Split(column, ".")...)
-	if !ok {
+	if !ok || leaf.Node == nil {
 		return leaf, fmt.Errorf("no column %q; the file has columns: %s (choose one with --column)", column, parquetColumns(s))
 	}
 	if k := leaf.Node.Type().Kind(); k != parquet.ByteArray {

@@ -13,6 +13,8 @@ import (
 	"testing"
 
 	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/encoding/thrift"
+	"github.com/parquet-go/parquet-go/format"
 )
 
 func TestPadRunes(t *testing.T) {
@@ -384,5 +386,40 @@ func TestRoundTripShards(t *testing.T) {
 			}
 			f.Close()
 		}
+	}
+}
+
+// Page headers claiming absurd sizes are rejected before parquet-go allocates them.
+func TestCheckChunkPages(t *testing.T) {
+	page := func(h format.PageHeader) []byte {
+		b, err := thrift.Marshal(new(thrift.CompactProtocol), &h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	dp := thrift.New(format.DataPageHeader{NumValues: 10})
+	good := append(page(format.PageHeader{Type: format.DataPage, UncompressedPageSize: 8, CompressedPageSize: 8, DataPageHeader: dp}), make([]byte, 8)...)
+	cases := map[string]struct {
+		h    format.PageHeader
+		want string
+	}{
+		"huge uncompressed": {format.PageHeader{Type: format.DataPage, UncompressedPageSize: 1 << 30, CompressedPageSize: 8, DataPageHeader: dp}, "uncompressed"},
+		"past the chunk":    {format.PageHeader{Type: format.DataPage, UncompressedPageSize: 8, CompressedPageSize: 1 << 20, DataPageHeader: dp}, "left"},
+		"negative":          {format.PageHeader{Type: format.DataPage, UncompressedPageSize: 8, CompressedPageSize: -1, DataPageHeader: dp}, "claims -1"},
+		"huge value count": {format.PageHeader{Type: format.DataPage, UncompressedPageSize: 8, CompressedPageSize: 8,
+			DataPageHeader: thrift.New(format.DataPageHeader{NumValues: 1 << 30})}, "values"},
+	}
+	for name, c := range cases {
+		chunk := append(bytes.Clone(good), append(page(c.h), make([]byte, 8)...)...)
+		m := &format.ColumnMetaData{DataPageOffset: 0, TotalCompressedSize: int64(len(chunk))}
+		err := checkChunkPages(bytes.NewReader(chunk), m)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: got %v, want an error saying %q", name, err, c.want)
+		}
+	}
+	m := &format.ColumnMetaData{DataPageOffset: 0, TotalCompressedSize: int64(len(good))}
+	if err := checkChunkPages(bytes.NewReader(good), m); err != nil {
+		t.Fatalf("good page rejected: %v", err)
 	}
 }

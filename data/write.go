@@ -531,6 +531,12 @@ func readSamplesParquet(path string) (out []Sample, err error) {
 	if err != nil {
 		return nil, err
 	}
+	// parquet-go may panic on odd schemas or pages: those are corrupt files.
+	defer func() {
+		if r := recover(); r != nil {
+			out, err = nil, corruptParquet(fmt.Errorf("%v", r))
+		}
+	}()
 	want := []struct {
 		name string
 		kind parquet.Kind
@@ -546,11 +552,6 @@ func readSamplesParquet(path string) (out []Sample, err error) {
 			return nil, fmt.Errorf("not a dgtext sample file: column %q has type %s, want %s", name, k, kind)
 		}
 	}
-	defer func() {
-		if r := recover(); r != nil {
-			out, err = nil, corruptParquet(fmt.Errorf("%v", r))
-		}
-	}()
 	if leaf, ok := pf.Schema().Lookup("z", "list", "element"); ok && leaf.Node.Type().Kind() == parquet.Float {
 		rows, err := readAllRows[sampleRowZ](pf)
 		if err != nil {
