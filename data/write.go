@@ -1,6 +1,7 @@
 package data
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -36,6 +37,9 @@ type WriterOptions struct {
 	// RowGroupBytes bounds the text buffered per Parquet row group (default
 	// 16 MiB); it bounds the writer's memory whatever the number of rows.
 	RowGroupBytes int
+	// CreatedBy is the Parquet "created_by" field, by convention
+	// "dgtext version V (build B)"; empty means "dgtext".
+	CreatedBy string
 }
 
 // SampleWriter writes samples to a file. Nothing appears under the final name
@@ -206,7 +210,7 @@ func newParquetOut[V, R any](path string, opt WriterOptions, schema string, conv
 	}
 	w := parquet.NewGenericWriter[R](a,
 		parquet.Compression(codec),
-		parquet.CreatedBy("dgtext", "", ""),
+		&parquet.WriterConfig{CreatedBy: cmp.Or(opt.CreatedBy, "dgtext")},
 		parquet.KeyValueMetadata("dgtext.schema", schema),
 	)
 	p := &parquetOut[V, R]{a: a, w: w, conv: conv, buf: make([]R, 0, 1024), limit: limit, zdim: -1}

@@ -104,7 +104,7 @@ func convertRun(opts *convertOptions, stdout, stderr io.Writer) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	w, err := data.CreateLineWriter(opts.Out, data.WriterOptions{Compression: opts.Compression})
+	w, err := data.CreateLineWriter(opts.Out, data.WriterOptions{Compression: opts.Compression, CreatedBy: "dgtext version " + version})
 	if err != nil {
 		return err
 	}
@@ -141,13 +141,11 @@ func convertRun(opts *convertOptions, stdout, stderr io.Writer) error {
 	if opts.JSON {
 		return dataWriteJSON(stdout, res)
 	}
-	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "lines\tempty\tinvalid UTF-8\tformat\tinput\t\n")
+	fmt.Fprintf(stdout, "%10s %8s %8s  %-7s  %s\n", "lines", "empty", "invalid", "format", "input")
 	for _, f := range st.PerFile {
-		fmt.Fprintf(tw, "%d\t%d\t%d\t%s\t%s\t\n", f.Lines, f.Empty, f.InvalidUTF8, f.Format, f.Path)
+		fmt.Fprintf(stdout, "%10d %8d %8d  %-7s  %s\n", f.Lines, f.Empty, f.InvalidUTF8, f.Format, f.Path)
 	}
-	fmt.Fprintf(tw, "%d\t%d\t%d\t\ttotal (%d files)\t\n", st.Lines, st.Empty, st.InvalidUTF8, st.Files)
-	tw.Flush()
+	fmt.Fprintf(stdout, "%10d %8d %8d  %-7s  total of %d files\n", st.Lines, st.Empty, st.InvalidUTF8, "", st.Files)
 	fmt.Fprintf(stdout, "wrote %d lines to %s (%s, %s) in %.2fs\n", st.Lines, opts.Out, res.Format, dataHumanBytes(res.Bytes), res.Seconds)
 	return nil
 }
@@ -338,12 +336,10 @@ func printReport(w io.Writer, r statsReport) {
 		fmt.Fprintf(w, "  most frequent characters: %s\n", strings.Join(parts, ", "))
 	}
 	if len(r.PerFile) > 1 {
-		fmt.Fprintf(w, "  per file:\n")
-		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintf(w, "  per file:\n    %10s %8s %8s  %-7s  %s\n", "lines", "empty", "invalid", "format", "file")
 		for _, f := range r.PerFile {
-			fmt.Fprintf(tw, "    %d\t%d empty\t%d invalid\t%s\t %s\n", f.Lines, f.Empty, f.InvalidUTF8, f.Format, f.Path)
+			fmt.Fprintf(w, "    %10d %8d %8d  %-7s  %s\n", f.Lines, f.Empty, f.InvalidUTF8, f.Format, f.Path)
 		}
-		tw.Flush()
 	}
 	for _, s := range r.Skipped {
 		fmt.Fprintf(w, "  skipped %s\n", s)
