@@ -139,6 +139,25 @@ func TestReadFormatsAgree(t *testing.T) {
 	if !reflect.DeepEqual(got, []string{"x", "y\uFFFDz"}) || st.Empty != 2 || st.InvalidUTF8 != 1 {
 		t.Fatalf("optional column: %q %+v", got, st)
 	}
+	// A nested column, named with dots; a non-string column is refused.
+	type meta struct {
+		Text string `parquet:"text"`
+	}
+	type nested struct {
+		Meta meta  `parquet:"meta"`
+		N    int64 `parquet:"n"`
+	}
+	p = filepath.Join(dir, "nested.parquet")
+	if err := parquet.WriteFile(p, []nested{{meta{"deep"}, 1}, {meta{"er"}, 2}}); err != nil {
+		t.Fatal(err)
+	}
+	got, _, err = ReadLines([]string{p}, ReadOptions{Column: "meta.text"})
+	if err != nil || !reflect.DeepEqual(got, []string{"deep", "er"}) {
+		t.Fatalf("nested column: %q %v", got, err)
+	}
+	if _, _, err = ReadLines([]string{p}, ReadOptions{Column: "n"}); err == nil || !strings.Contains(err.Error(), "not a string") || !strings.Contains(err.Error(), "meta.text, n") {
+		t.Fatalf("int column: %v", err)
+	}
 	// JSONL with a custom field and a null.
 	p = filepath.Join(dir, "d.jsonl")
 	writeFile(t, p, []byte(`{"body":"one","n":1}`+"\n"+`{"body":null}`+"\n\n"+`{"body":"two"}`+"\n"))
