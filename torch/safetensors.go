@@ -112,6 +112,11 @@ func ReadSafetensors(path string) (map[string]Array, map[string]string, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	return ParseSafetensors(b, path)
+}
+
+// ParseSafetensors decodes a safetensors file held in memory; name is used in errors.
+func ParseSafetensors(b []byte, path string) (map[string]Array, map[string]string, error) {
 	fail := func(format string, a ...any) error {
 		return fmt.Errorf("%s is not a valid safetensors file: %s (the file is truncated or corrupt; re-copy or retrain it)", path, fmt.Sprintf(format, a...))
 	}

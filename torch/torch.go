@@ -159,9 +159,18 @@ func IsOOM(err error) bool {
 	return strings.Contains(s, "out of memory")
 }
 
-// Try runs fn, converting a gotch panic (its Must* functions panic or exit on libtorch
-// errors) into a clean error.
+// init pins the main goroutine to the main OS thread. libtorch keeps per-thread
+// state that gotch relies on between calls (grad mode, the last error), so tensor
+// work must not hop between OS threads; see also Try.
+func init() { runtime.LockOSThread() }
+
+// Try runs fn on one OS thread (libtorch's grad mode and last-error are thread-local,
+// and Go may otherwise move a goroutine between threads between two cgo calls) and
+// turns a gotch panic into a clean error. Every entry point that does tensor work
+// runs inside Try; calls nest.
 func Try(fn func() error) (err error) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	defer func() {
 		if r := recover(); r != nil {
 			if e, ok := r.(error); ok {
@@ -226,3 +235,23 @@ func BLASInUse() string {
 	}
 	return "none loaded (libtorch's own kernels)"
 }
+
+// Float64s copies a tensor's values (any device, any numeric dtype) to Go.
+func Float64s(t *ts.Tensor) []float64 {
+	c := t.MustDetach(false).MustTo(gotch.CPU, true).MustTotype(gotch.Double, true)
+	defer c.MustDrop()
+	return c.Float64Values()
+}
+
+// AllFinite tells whether every value of t is finite (no NaN or Inf).
+func AllFinite(t *ts.Tensor) bool {
+	ok := t.MustIsfinite(false).MustAll(true).MustTotype(gotch.Int64, true).MustTo(gotch.CPU, true)
+	defer ok.MustDrop()
+	return ok.Int64Values()[0] == 1
+}
+
+// Collect runs Go's garbage collector so that gotch tensors nobody refers to any more
+// are freed. gotch frees a tensor's C++ memory in a finalizer, and Go's collector
+// only runs when the (small) Go heap grows, so without this a long loop that misses
+// a Drop can hold gigabytes of tensors. Loops call it once per iteration.
+func Collect() { runtime.GC() }

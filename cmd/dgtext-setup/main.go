@@ -34,7 +34,7 @@ const (
 	gotchVersion = "v0.9.1"
 	// setupRevision changes whenever the generated copy would differ, so stale caches
 	// are rebuilt instead of trusted.
-	setupRevision = "5"
+	setupRevision = "6"
 	depsDir       = ".deps"
 	// builtMarker holds setupRevision once the generated copy has compiled; only then
 	// is the cache trusted.
@@ -369,6 +369,9 @@ func generate(lt Libtorch, dir string) error {
 	if err := panicInsteadOfExit(tmp); err != nil {
 		return err
 	}
+	if err := freeResultSlots(tmp); err != nil {
+		return err
+	}
 	stubbed, err := stubUntilItCompiles(lt, libtch)
 	if err != nil {
 		return err
@@ -445,6 +448,27 @@ func panicInsteadOfExit(root string) error {
 		}
 	}
 	return nil
+}
+
+// freeResultSlots fixes how gotch's generated ops receive their results: each call
+// mallocs a 0-byte slot, lets C write one or more tensor pointers into it, and never
+// frees it. That leaks a heap chunk per op (gigabytes over a long training run) and
+// overflows the chunk for ops with many outputs. The patch allocates room for eight
+// results and frees the slot when the Go wrapper returns, after the pointers have
+// been copied out.
+func freeResultSlots(root string) error {
+	const old = "ptr := (*lib.Ctensor)(unsafe.Pointer(C.malloc(0)))"
+	const repl = "ptr := (*lib.Ctensor)(unsafe.Pointer(C.malloc(64)))\n  defer C.free(unsafe.Pointer(ptr))"
+	f := filepath.Join(root, "ts", "tensor-generated.go")
+	b, err := os.ReadFile(f)
+	if err != nil {
+		return err
+	}
+	s := string(b)
+	if !strings.Contains(s, old) {
+		return fmt.Errorf("%s: the result-slot pattern was not found; this gotch version needs a new setup patch", f)
+	}
+	return os.WriteFile(f, []byte(strings.ReplaceAll(s, old, repl)), 0o644)
 }
 
 func gotchSource() (string, error) {
