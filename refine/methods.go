@@ -113,7 +113,9 @@ func (m *DOT) Update(z, d, grad *ts.Tensor) *ts.Tensor {
 	pull := grad.MustDivScalar(ts.FloatScalar(m.Keff), false)
 	g := unit.MustSub(pull, true)
 	pull.MustDrop()
-	next := z.MustSub(g.MustMulScalar(ts.FloatScalar(m.LR), true), false)
+	step := g.MustMulScalar(ts.FloatScalar(m.LR), true)
+	next := z.MustSub(step, false)
+	step.MustDrop()
 	return next
 }
 
