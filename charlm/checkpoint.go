@@ -278,6 +278,11 @@ func readManifestFS(fsys fs.FS, dir string) (Manifest, error) {
 // every tensor's name and shape against the architecture in the manifest.
 func Load(dir string, d gotch.Device) (*Model, Manifest, error) { return loadFS(os.DirFS(dir), dir, d) }
 
+// copyInto copies a into p; it runs on one OS thread because it switches grad mode.
+func copyInto(p *ts.Tensor, a torch.Array, name, dir string) error {
+	return torch.Try(func() error { return copyArray(p, a, name, dir) })
+}
+
 func loadFS(fsys fs.FS, dir string, d gotch.Device) (*Model, Manifest, error) {
 	man, err := readManifestFS(fsys, dir)
 	if err != nil {
@@ -327,7 +332,7 @@ func loadVars(vs *nn.VarStore, prefix string, arrays map[string]torch.Array, dir
 	return nil
 }
 
-func copyInto(p *ts.Tensor, a torch.Array, name, dir string) error {
+func copyArray(p *ts.Tensor, a torch.Array, name, dir string) error {
 	want := p.MustSize()
 	if !sameShape(want, a.Shape) {
 		return fmt.Errorf("%s: tensor %s has shape %v, the architecture needs %v (e.g. model vocab %d vs charmap)", dir, name, a.Shape, want, lastDim(a.Shape))

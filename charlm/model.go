@@ -123,10 +123,16 @@ func NewModel(c Config, cm *data.Charmap, d gotch.Device) (*Model, error) {
 		return nil, err
 	}
 	m := &Model{Config: c, Charmap: cm, Device: d, GVars: nn.NewVarStore(d), DVars: nn.NewVarStore(d)}
-	m.G = newGenerator(m.GVars.Root(), c)
-	m.D = newCritic(m.DVars.Root(), c)
-	torch.InitLikePyTorch(m.GVars)
-	torch.InitLikePyTorch(m.DVars)
+	err := torch.Try(func() error {
+		m.G = newGenerator(m.GVars.Root(), c)
+		m.D = newCritic(m.DVars.Root(), c)
+		torch.InitLikePyTorch(m.GVars)
+		torch.InitLikePyTorch(m.DVars)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("build model on %s: %w", torch.DeviceName(d), err)
+	}
 	return m, nil
 }
 
@@ -158,9 +164,12 @@ func (m *Model) LatentDim() int { return m.Config.Latent }
 // Freeze implements refine.Freezer: no parameter requires a gradient afterwards, so
 // refinement computes ∇z only. Training must not use a frozen model.
 func (m *Model) Freeze() {
-	for _, vs := range []*nn.VarStore{m.GVars, m.DVars} {
-		for _, p := range namedParams(vs) {
-			p.MustRequiresGrad_(false)
+	torch.Try(func() error {
+		for _, vs := range []*nn.VarStore{m.GVars, m.DVars} {
+			for _, p := range namedParams(vs) {
+				p.MustRequiresGrad_(false)
+			}
 		}
-	}
+		return nil
+	})
 }

@@ -156,9 +156,12 @@ func NewTrainer(m *Model, cfg TrainConfig, trainLines, evalLines []string, corpu
 		}
 		t.evalStats = st
 	}
-	t.optG = newAdam(m.GVars, cfg.LR, cfg.Beta1, cfg.Beta2)
-	t.optD = newAdam(m.DVars, cfg.LR, cfg.Beta1, cfg.Beta2)
-	return t, nil
+	err := torch.Try(func() error {
+		t.optG = newAdam(m.GVars, cfg.LR, cfg.Beta1, cfg.Beta2)
+		t.optD = newAdam(m.DVars, cfg.LR, cfg.Beta1, cfg.Beta2)
+		return nil
+	})
+	return t, err
 }
 
 // iterSeed derives the seed of one iteration, so a resumed run draws exactly the
@@ -300,8 +303,7 @@ func (t *Trainer) HeldOutJS4(n int) (float64, error) {
 	if t.evalStats == nil || n <= 0 {
 		return math.NaN(), nil
 	}
-	torch.Seed(t.Config.Seed*7_919 + 17) // the same latents at every log line
-	lines, err := t.Model.Sample(n, 256)
+	lines, err := t.Model.SampleSeeded(n, 256, t.Config.Seed*7_919+17) // the same latents at every log line
 	if err != nil {
 		return math.NaN(), err
 	}
@@ -316,20 +318,52 @@ func (t *Trainer) HeldOutJS4(n int) (float64, error) {
 // torch.Seed for reproducibility) and decodes G(z) by argmax, batch at a time.
 func (m *Model) Sample(n, batch int) ([]string, error) {
 	var out []string
-	err := torch.Try(func() error {
+	err := m.SampleFunc(n, batch, nil, func(_ int, texts []string, _ []float64) error {
+		out = append(out, texts...)
+		return nil
+	})
+	return out, err
+}
+
+// SampleSeeded is Sample with libtorch's generator seeded from seed before each
+// batch, so the lines depend only on seed and batch size.
+func (m *Model) SampleSeeded(n, batch int, seed int64) ([]string, error) {
+	var out []string
+	err := m.SampleFunc(n, batch, &seed, func(_ int, texts []string, _ []float64) error {
+		out = append(out, texts...)
+		return nil
+	})
+	return out, err
+}
+
+// SampleFunc streams n samples in batches to fn with their critic scores, holding
+// one batch at a time. With seed set, the generator is seeded per batch from it.
+func (m *Model) SampleFunc(n, batch int, seed *int64, fn func(first int, texts []string, critic []float64) error) error {
+	if batch < 1 {
+		return fmt.Errorf("batch %d: must be at least 1", batch)
+	}
+	return torch.Try(func() error {
+		var err error
 		ts.NoGrad(func() {
-			for done := 0; done < n; done += batch {
+			for done := 0; done < n && err == nil; done += batch {
+				if seed != nil {
+					torch.Seed(*seed*1_000_003 + int64(done))
+				}
 				b := min(batch, n-done)
 				z := ts.MustRandn([]int64{int64(b), int64(m.Config.Latent)}, gotch.Float, m.Device)
 				p := m.G.Forward(z)
 				z.MustDrop()
-				out = append(out, m.Decode(p)...)
+				d := m.D.Forward(p)
+				texts := m.Decode(p)
 				p.MustDrop()
+				scores := torch.Float64s(d)
+				d.MustDrop()
+				err = fn(done, texts, scores)
+				torch.Collect()
 			}
 		})
-		return nil
+		return err
 	})
-	return out, err
 }
 
 // Decode turns generator output [B, SeqLen, Vocab] into text by taking the most
