@@ -7,10 +7,12 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
+	"unsafe"
 )
 
 // chunkLines is the number of lines handed to the workers at once.
-var chunkLines = 1 << 16
+var chunkLines = 1 << 15
 
 // Count counts the n-grams of lines.
 func Count(lines []string, opt Options) (*Stats, error) {
@@ -75,7 +77,6 @@ type worker struct {
 	escTop, escTail map[string]uint64
 	totals          []uint64 // n-grams per order
 	lines           int64
-	touch           byte // sink for prefetching loads
 }
 
 // alphabet assigns symbol ids (from 1) shared by all workers.
@@ -234,28 +235,46 @@ func (c *Counter) start(first []string) {
 
 // process counts one chunk: each worker turns its share of the lines into packed keys
 // sorted by owner, then each worker adds the keys it owns to its table partitions.
+//
+// Both steps hand out small tasks (slices of lines, partitions) to whichever worker
+// is free, so that a worker the machine delays does not hold the others up.
 func (c *Counter) process(lines []string) {
+	const slice = 1024
 	var wg sync.WaitGroup
-	per := (len(lines) + c.nw - 1) / c.nw
-	for i, w := range c.ws {
-		lo, hi := min(i*per, len(lines)), min((i+1)*per, len(lines))
-		wg.Go(func() { w.scan(lines[lo:hi]) })
+	var next atomic.Int64
+	for _, w := range c.ws {
+		wg.Go(func() {
+			for {
+				lo := int(next.Add(slice)) - slice
+				if lo >= len(lines) {
+					return
+				}
+				w.scan(lines[lo:min(lo+slice, len(lines))])
+			}
+		})
 	}
 	wg.Wait()
-	for o := range c.ws {
-		wg.Go(func() { c.insert(o) })
+	next.Store(0)
+	for range c.ws {
+		wg.Go(func() {
+			for {
+				p := int(next.Add(1)) - 1
+				if p >= numParts {
+					return
+				}
+				c.insert(p)
+			}
+		})
 	}
 	wg.Wait()
 }
 
 func (w *worker) scan(lines []string) {
 	c := w.c
-	var touch byte
 	for i, line := range lines {
-		// Load a line a few ahead: lines are scattered in memory and reading each
-		// one's first bytes is otherwise a cache miss the loop waits for.
-		if j := i + 8; j < len(lines) && len(lines[j]) > 0 {
-			touch += lines[j][0]
+		// Lines lie scattered in memory: ask for one a few lines ahead.
+		if j := i + 16; j < len(lines) {
+			prefetch(unsafe.Pointer(unsafe.StringData(lines[j])))
 		}
 		var ids []uint32
 		if c.opt.Words {
@@ -274,7 +293,6 @@ func (w *worker) scan(lines []string) {
 			w.emitTail(ids[max(0, len(ids)-c.maxN):])
 		}
 	}
-	w.touch += touch
 }
 
 // charSymbols returns the ids of line cut and padded to the sequence length.
@@ -340,8 +358,20 @@ func (w *worker) emitTop(ids []uint32) {
 	}
 	width, dmax := c.width, c.dmax
 	mask := uint64(1)<<(uint(N)*width) - 1
-	out := w.outTop
+	out := (*[numParts][]uint64)(w.outTop)
 	var k uint64
+	if slices.Max(ids) <= dmax {
+		// Every id packs (the usual case): a plain rolling key.
+		for _, id := range ids[:N-1] {
+			k = k<<width | uint64(id)
+		}
+		for _, id := range ids[N-1:] {
+			k = (k<<width | uint64(id)) & mask
+			p := partOf(hashKey(k))
+			out[p] = append(out[p], k)
+		}
+		return
+	}
 	clean := 0 // number of packable ids ending at j
 	for j, id := range ids {
 		if id <= dmax {
@@ -388,19 +418,16 @@ func (c *Counter) fits(ids []uint32) bool {
 	return true
 }
 
-// insert adds the queued keys of the partitions worker o owns to the tables, one
-// partition at a time so that its table stays in cache.
-func (c *Counter) insert(o int) {
-	for p := o; p < numParts; p += c.nw {
-		for _, w := range c.ws {
-			if t := c.top.tab; t != nil {
-				t.incAll(&t.parts[p], w.outTop[p])
-				w.outTop[p] = w.outTop[p][:0]
-			}
-			if t := c.tail.tab; t != nil {
-				t.incAll(&t.parts[p], w.outTail[p])
-				w.outTail[p] = w.outTail[p][:0]
-			}
+// insert adds the queued keys of partition p to the tables.
+func (c *Counter) insert(p int) {
+	for _, w := range c.ws {
+		if t := c.top.tab; t != nil {
+			t.incAll(&t.parts[p], w.outTop[p])
+			w.outTop[p] = w.outTop[p][:0]
+		}
+		if t := c.tail.tab; t != nil {
+			t.incAll(&t.parts[p], w.outTail[p])
+			w.outTail[p] = w.outTail[p][:0]
 		}
 	}
 }

@@ -33,7 +33,8 @@ type part struct {
 	shift uint // 64 - log2(len(slots))
 	used  int
 	over  map[uint64]uint64
-	_     [16]byte // one cache line per partition: workers own different partitions
+	sink  uint64  // keeps prefetching loads alive
+	_     [8]byte // one cache line per partition: workers own different partitions
 }
 
 // table counts packed keys of kbits bits. It is safe for concurrent use as long as each
@@ -48,7 +49,7 @@ func newTable(keyBits uint) *table {
 	t := &table{cbits: 64 - keyBits}
 	t.cmask = 1<<t.cbits - 1
 	for i := range t.parts {
-		t.parts[i].init(4)
+		t.parts[i].init(10)
 	}
 	return t
 }
@@ -61,59 +62,38 @@ func (p *part) init(logSize uint) {
 
 // add adds c to the count of key k with hash h; p must be t.parts[partOf(h)].
 func (t *table) add(p *part, k, h, c uint64) {
-	mask := uint64(len(p.slots) - 1)
-	i := (h << partBits) >> p.shift
+	slots := p.slots
+	if len(slots) == 0 {
+		return
+	}
+	mask := uint(len(slots) - 1)
+	cbits := t.cbits & 63
+	i := uint((h << partBits) >> (p.shift & 63))
 	for {
-		s := p.slots[i]
+		i &= mask
+		s := slots[i]
 		if s == 0 {
 			if c > t.cmask {
 				t.spill(p, k, c)
 				c = 0
 			}
-			p.slots[i] = k<<t.cbits | c
+			slots[i] = k<<cbits | c
 			p.used++
-			if p.used*4 > len(p.slots)*3 {
+			if p.used*4 > len(slots)*3 {
 				t.grow(p)
 			}
 			return
 		}
-		if s>>t.cbits == k {
+		if s>>cbits == k {
 			if f := s & t.cmask; c > t.cmask-f {
 				t.spill(p, k, f+c)
-				p.slots[i] = k << t.cbits
+				slots[i] = k << cbits
 			} else {
-				p.slots[i] = s + c
+				slots[i] = s + c
 			}
 			return
 		}
-		i = (i + 1) & mask
-	}
-}
-
-// inc adds one to the count of key k with hash h; the hot path of counting.
-func (t *table) inc(k, h uint64) {
-	p := &t.parts[partOf(h)]
-	mask := uint64(len(p.slots) - 1)
-	i := (h << partBits) >> p.shift
-	for {
-		s := p.slots[i]
-		if s>>t.cbits == k {
-			if s&t.cmask == t.cmask {
-				t.spill(p, k, t.cmask)
-				s = k << t.cbits
-			}
-			p.slots[i] = s + 1
-			return
-		}
-		if s == 0 {
-			p.slots[i] = k<<t.cbits | 1
-			p.used++
-			if p.used*4 > len(p.slots)*3 {
-				t.grow(p)
-			}
-			return
-		}
-		i = (i + 1) & mask
+		i++
 	}
 }
 
@@ -125,70 +105,122 @@ func (t *table) spill(p *part, k, c uint64) {
 }
 
 func (t *table) grow(p *part) {
-	old := p.slots
+	old, used := p.slots, p.used
 	p.init(uint(bits.Len(uint(len(old)))))
-	mask := uint64(len(p.slots) - 1)
+	rehash(p.slots, old, p.shift, t.cbits)
+	p.used = used
+}
+
+// rehash moves the slots of old into the empty, larger slots.
+func rehash(slots, old []uint64, shift, cbits uint) {
+	if len(slots) == 0 {
+		return
+	}
+	mask := uint(len(slots) - 1)
+	shift &= 63
+	cbits &= 63
 	for _, s := range old {
 		if s == 0 {
 			continue
 		}
-		i := (hashKey(s>>t.cbits) << partBits) >> p.shift
-		for p.slots[i] != 0 {
-			i = (i + 1) & mask
+		i := uint((hashKey(s>>cbits) << partBits) >> shift)
+		for slots[i&mask] != 0 {
+			i++
 		}
-		p.slots[i] = s
-		p.used++
+		slots[i&mask] = s
 	}
 }
 
 // incAll adds one to the count of every key in keys, all of partition p.
 func (t *table) incAll(p *part, keys []uint64) {
-	cbits, cmask := t.cbits, t.cmask
-	slots, shift := p.slots, p.shift
-	mask := uint64(len(slots) - 1)
-	for _, k := range keys {
-		i := (hashKey(k) << partBits) >> shift
+	if len(keys) == 0 {
+		return
+	}
+	// Stream the partition into cache first when enough keys will use it: a
+	// sequential read is far cheaper than the random misses it saves.
+	if len(keys) >= len(p.slots)/64 {
+		var sink uint64
+		for i := 0; i < len(p.slots); i += 8 {
+			sink += p.slots[i]
+		}
+		p.sink += sink
+	}
+	for len(keys) > 0 {
+		var n int
+		n, p.used = incRun(p.slots, p.shift, t.cbits, t.cmask, keys, p.used, len(p.slots)*3/4+1)
+		keys = keys[n:]
+		switch {
+		case p.used*4 > len(p.slots)*3:
+			t.grow(p)
+		case len(keys) > 0: // keys[0]'s count field is full
+			h := hashKey(keys[0])
+			t.add(p, keys[0], h, 1)
+			keys = keys[1:]
+		}
+	}
+}
+
+// incRun is the loop of incAll without its rare cases: it counts keys in order and
+// stops when the table needs to grow (used reaches limit) or before a key whose
+// count field is full. It returns the number of keys counted and the new used.
+func incRun(slots []uint64, shift, cbits uint, cmask uint64, keys []uint64, used, limit int) (int, int) {
+	if len(slots) == 0 {
+		return 0, used
+	}
+	mask := uint(len(slots) - 1)
+	shift &= 63
+	cbits &= 63
+	for n, k := range keys {
+		i := uint((hashKey(k) << partBits) >> shift)
 		for {
 			i &= mask
 			s := slots[i]
 			if s>>cbits == k {
 				if s&cmask == cmask {
-					t.spill(p, k, cmask)
-					s = k << cbits
+					return n, used
 				}
 				slots[i] = s + 1
 				break
 			}
 			if s == 0 {
 				slots[i] = k<<cbits | 1
-				p.used++
-				if p.used*4 > len(slots)*3 {
-					t.grow(p)
-					slots, shift = p.slots, p.shift
-					mask = uint64(len(slots) - 1)
+				used++
+				if used >= limit {
+					return n + 1, used
 				}
 				break
 			}
 			i++
 		}
 	}
+	return len(keys), used
 }
 
 // get returns the count of key k.
 func (t *table) get(k uint64) uint64 {
 	h := hashKey(k)
 	p := &t.parts[partOf(h)]
-	mask := uint64(len(p.slots) - 1)
-	i := (h << partBits) >> p.shift
+	slots := p.slots
+	if len(slots) == 0 {
+		return 0
+	}
+	mask := uint(len(slots) - 1)
+	cbits := t.cbits & 63
+	i := uint((h << partBits) >> (p.shift & 63))
 	for {
-		s := p.slots[i]
+		i &= mask
+		s := slots[i]
 		if s == 0 {
 			return 0
 		}
-		if s>>t.cbits == k {
-			return s&t.cmask + p.over[k]
+		if s>>cbits == k {
+			c := s & t.cmask
+			if p.over != nil {
+				c += p.over[k]
+			}
+			return c
 		}
-		i = (i + 1) & mask
+		i++
 	}
 }
 
