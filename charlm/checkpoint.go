@@ -203,7 +203,7 @@ func (t *Trainer) SaveCheckpoint(dir string, keep int) (string, error) {
 }
 
 // ListCheckpoints returns the complete checkpoints in dir, oldest first. Temporary
-// folders left by an interrupted save are ignored (and removed).
+// folders of a save in progress, or left by an interrupted one, are ignored.
 func ListCheckpoints(dir string) ([]string, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -216,10 +216,6 @@ func ListCheckpoints(dir string) ([]string, error) {
 	var cks []ck
 	for _, e := range entries {
 		name := e.Name()
-		if strings.HasPrefix(name, ".ckpt-") {
-			os.RemoveAll(filepath.Join(dir, name))
-			continue
-		}
 		if !e.IsDir() || !strings.HasPrefix(name, "ckpt-") {
 			continue
 		}
@@ -235,6 +231,17 @@ func ListCheckpoints(dir string) ([]string, error) {
 		out[i] = c.path
 	}
 	return out, nil
+}
+
+// removeStaleTemps deletes temporary checkpoint folders left in dir by a process that
+// was killed while saving. Only the trainer that owns dir calls it.
+func removeStaleTemps(dir string) {
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".ckpt-") {
+			os.RemoveAll(filepath.Join(dir, e.Name()))
+		}
+	}
 }
 
 // ReadManifest reads and validates a bundle's manifest.

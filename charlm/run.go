@@ -31,6 +31,9 @@ type RunOptions struct {
 // and returns an error wrapping ErrDiverged.
 func (t *Trainer) Run(ctx context.Context, opt RunOptions) error {
 	t.started = time.Now()
+	if opt.Dir != "" {
+		removeStaleTemps(opt.Dir)
+	}
 	defer func() { t.priorSeconds, t.started = t.elapsed(), time.Time{} }()
 	startIter := t.Iter
 	var bar *progressbar.ProgressBar
