@@ -58,6 +58,7 @@ is wrong, with what to do about it.`,
 }
 
 func doctorRun(opts *doctorOptions, stdout io.Writer) error {
+	torch.SetThreads(0)
 	r := doctorReport{Version: version, GoVersion: runtime.Version(), OK: true}
 	b, err := torch.BuildInfo()
 	if err != nil {
