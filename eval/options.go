@@ -76,23 +76,6 @@ func (o Options) String() string {
 // same kind of n-grams of the same lines, so that they can be compared or merged.
 func sameShape(a, b Options) bool { return a.SeqLen == b.SeqLen && a.Words == b.Words }
 
-// CutPad returns line cut to seqLen code points and right-padded with PadChar: the
-// symbols whose character n-grams are counted. Invalid UTF-8 bytes become U+FFFD, one
-// per byte, as in a Go range loop.
-func CutPad(line string, seqLen int) []rune {
-	out := make([]rune, 0, seqLen)
-	for _, r := range line {
-		if len(out) == seqLen {
-			break
-		}
-		out = append(out, r)
-	}
-	for len(out) < seqLen {
-		out = append(out, PadChar)
-	}
-	return out
-}
-
 // Words returns the words whose n-grams are counted with Options.Words: line cut to
 // seqLen code points, trailing PadChar removed, lower-cased and split on white space.
 func Words(line string, seqLen int) []string {

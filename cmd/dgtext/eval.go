@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strconv"
 	"text/tabwriter"
@@ -68,7 +69,7 @@ With --json, stdout holds only
 	fl := cmd.Flags()
 	fl.StringSliceVar(&opts.Samples, "samples", nil, "generated samples: files, folders or globs of text, .gz, Parquet or JSONL")
 	fl.StringSliceVar(&opts.Reference, "reference", nil, "reference corpus: files, folders or globs (default: the eval split of --corpus)")
-	fl.IntSliceVarP(&opts.Orders, "orders", "n", eval.DefaultOrders, "n-gram orders, e.g. 4,6 or 1,2,3,4,6")
+	fl.IntSliceVarP(&opts.Orders, "orders", "n", slices.Clone(eval.DefaultOrders), "n-gram orders, e.g. 4,6 or 1,2,3,4,6")
 	fl.IntVar(&opts.SeqLen, "seq-len", eval.DefaultSeqLen, "characters per line: longer lines are cut, shorter ones padded with '`'")
 	fl.BoolVar(&opts.Words, "words", false, "word n-grams (lower-cased, split on white space) instead of character n-grams")
 	fl.BoolVar(&opts.JSON, "json", false, "print the result as JSON, and nothing else, on stdout")
