@@ -178,11 +178,11 @@ func evalRun(opts *evalOptions, stdout, stderr io.Writer) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(res)
 	}
-	kind := "character"
+	what := fmt.Sprintf("character n-grams of lines cut or padded to %d characters", res.SeqLen)
 	if opts.Words {
-		kind = "word"
+		what = fmt.Sprintf("word n-grams of lines cut to %d characters", res.SeqLen)
 	}
-	fmt.Fprintf(stdout, "samples    %d lines\nreference  %d lines\n%s n-grams of lines cut/padded to %d characters\n\n", res.Samples, res.Reference, kind, res.SeqLen)
+	fmt.Fprintf(stdout, "samples    %d lines\nreference  %d lines\n%s\n\n", res.Samples, res.Reference, what)
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "n\tJS (bits)\tsample n-grams\treference n-grams\n")
 	for _, n := range orders {
