@@ -15,7 +15,8 @@ Two variants of computing grad_z d:
              the gradient with respect to z alone.
 
 It prints one JSON object with the median seconds per step over --steps steps after
-one warm-up step, and the individual times.
+one warm-up step, and the individual times (wall clock, and CPU time of the
+process's threads together).
 
     /usr/bin/python3 bench/refine_step.py --preset paper --batch 64 --variant lean --threads 2
     dgtext bench refine --preset paper --batch 64 --threads 2 --json
@@ -81,10 +82,12 @@ def main():
     r = Refiner(G, D, a.variant, a.f)
     z = torch.randn(a.batch, cfg["latent"])
     z = r.step(z)  # warm-up
-    times = []
+    times, cpu = [], []
     for _ in range(a.steps):
         out = []
-        times.append(timed(lambda: out.append(r.step(z))))
+        wall, c = timed(lambda: out.append(r.step(z)))
+        times.append(wall)
+        cpu.append(c)
         z = out[0]
     sec = median(times)
     json.dump({
@@ -96,7 +99,9 @@ def main():
         "steps": a.steps,
         "seconds_per_step": sec,
         "samples_steps_per_second": a.batch / sec,
+        "cpu_seconds_per_step": median(cpu),
         "times": times,
+        "cpu_times": cpu,
     }, sys.stdout)
     print()
 

@@ -11,7 +11,8 @@ betas (0.5, 0.9), for both networks. Real lines are random character indexes (th
 cost does not depend on the text).
 
 It prints one JSON object: the median seconds per generator iteration over --iters
-iterations after --warmup, and the individual times.
+iterations after --warmup, and the individual times (wall clock, and CPU time of
+the process's threads together).
 
     /usr/bin/python3 bench/train_step.py --preset small --threads 2 --iters 5
     dgtext bench train --preset small --threads 2 --iters 5 --json
@@ -97,7 +98,7 @@ def main():
     t = WGANGP(a.preset, a.vocab, a.batch, a.critic_iters)
     for _ in range(a.warmup):
         t.step()
-    times = [timed(t.step) for _ in range(a.iters)]
+    times, cpu = zip(*[timed(t.step) for _ in range(a.iters)])
     sec = median(times)
     json.dump({
         "program": "bench/train_step.py",
@@ -107,7 +108,9 @@ def main():
         "iters": a.iters, "warmup": a.warmup,
         "seconds_per_iter": sec,
         "iters_per_second": 1 / sec,
+        "cpu_seconds_per_iter": median(cpu),
         "times": times,
+        "cpu_times": cpu,
         "last": t.last,
     }, sys.stdout)
     print()

@@ -80,7 +80,8 @@ def median(xs):
 
 
 def timed(fn):
-    """Runs fn() and returns its wall time in seconds."""
-    t0 = time.perf_counter()
+    """Runs fn() and returns its wall time and the process's CPU time (all threads),
+    in seconds. On a loaded machine the CPU time varies less than the wall time."""
+    c0, t0 = time.process_time(), time.perf_counter()
     fn()
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, time.process_time() - c0

@@ -129,12 +129,40 @@ func newBenchTrainCmd() *cobra.Command {
 	return cmd
 }
 
-// benchSide is one program's timings: the median of each repeat and their median.
+// benchSide is one program's timings: the median of each repeat and their median,
+// in wall-clock seconds and in CPU seconds of the whole process (all threads). On a
+// loaded machine the CPU time varies less than the wall time.
 type benchSide struct {
-	Program string    `json:"program"`
-	Seconds float64   `json:"seconds"` // median over repeats of each repeat's median
-	Runs    []float64 `json:"runs"`    // each repeat's median
-	Times   []float64 `json:"times"`   // every timed step of every repeat
+	Program    string    `json:"program"`
+	Seconds    float64   `json:"seconds"`     // median over repeats of each repeat's median
+	Runs       []float64 `json:"runs"`        // each repeat's median
+	Times      []float64 `json:"times"`       // every timed step of every repeat
+	CPUSeconds float64   `json:"cpu_seconds"` // the same three for CPU time
+	CPURuns    []float64 `json:"cpu_runs"`
+	CPUTimes   []float64 `json:"cpu_times"`
+}
+
+// stepTimes are the wall and CPU seconds of each timed step.
+type stepTimes struct{ wall, cpu []float64 }
+
+// clock reads the wall clock and the process's CPU time (user + system, all threads).
+type clock struct {
+	wall time.Time
+	cpu  float64
+}
+
+func now() clock {
+	c := clock{wall: time.Now()}
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
+		c.cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+	}
+	return c
+}
+
+func (t *stepTimes) add(from, to clock) {
+	t.wall = append(t.wall, to.wall.Sub(from.wall).Seconds())
+	t.cpu = append(t.cpu, to.cpu-from.cpu)
 }
 
 // benchReport is what bench prints.
@@ -162,6 +190,8 @@ type benchReport struct {
 	// Speedup is baseline seconds / dgtext seconds, the median over repeats of the
 	// ratio within each repeat (so both sides of a ratio saw the same machine load).
 	Speedup map[string]float64 `json:"speedup,omitempty"`
+	// CPUSpeedup is the same ratio of CPU seconds.
+	CPUSpeedup map[string]float64 `json:"cpu_speedup,omitempty"`
 	// LoadAvg is the 1-minute load average at the start and the end.
 	LoadAvg []float64 `json:"load_average,omitempty"`
 	Seconds float64   `json:"seconds"` // wall time of the whole bench
@@ -233,44 +263,44 @@ func syntheticLines(cm *data.Charmap, n, seqLen int, seed int64) []string {
 
 // timeRefine refines one batch for steps+1 steps and returns the wall time of each
 // step after the first (the warm-up), measured between Run's progress calls.
-func timeRefine(ctx context.Context, m *charlm.Model, method refine.Method, batch, steps int, seed int64) ([]float64, error) {
+func timeRefine(ctx context.Context, m *charlm.Model, method refine.Method, batch, steps int, seed int64) (stepTimes, error) {
 	dev := m.Device
-	var marks []time.Time
+	var marks []clock
 	opt := refine.Options{Steps: steps + 1, SaveEvery: 0, Batch: batch, Seed: seed, Device: dev,
 		Progress: func(int64) {
 			torch.Sync(dev)
-			marks = append(marks, time.Now())
+			marks = append(marks, now())
 		}}
 	discard := func(refine.Saved) error { return nil }
+	var out stepTimes
 	if err := refine.Run(ctx, m, m, method, int64(batch), refine.Gaussian(m.Config.Latent, dev), opt, discard); err != nil {
-		return nil, err
+		return out, err
 	}
 	if len(marks) != steps+1 {
-		return nil, fmt.Errorf("bench: expected %d progress calls, got %d", steps+1, len(marks))
+		return out, fmt.Errorf("bench: expected %d progress calls, got %d", steps+1, len(marks))
 	}
-	out := make([]float64, steps)
-	for i := range out {
-		out[i] = marks[i+1].Sub(marks[i]).Seconds()
+	for i := 1; i < len(marks); i++ {
+		out.add(marks[i-1], marks[i])
 	}
 	return out, nil
 }
 
 // timeTrain runs one warm-up generator iteration, then iters timed ones.
-func timeTrain(ctx context.Context, tr *charlm.Trainer, iters int) ([]float64, error) {
+func timeTrain(ctx context.Context, tr *charlm.Trainer, iters int) (stepTimes, error) {
+	var out stepTimes
 	if _, err := tr.Step(); err != nil {
-		return nil, err
+		return out, err
 	}
-	out := make([]float64, iters)
-	for i := range out {
+	for i := 0; i < iters; i++ {
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return out, err
 		}
-		t0 := time.Now()
+		t0 := now()
 		if _, err := tr.Step(); err != nil {
-			return nil, err
+			return out, err
 		}
 		torch.Sync(tr.Model.Device)
-		out[i] = time.Since(t0).Seconds()
+		out.add(t0, now())
 	}
 	return out, nil
 }
@@ -278,7 +308,7 @@ func timeTrain(ctx context.Context, tr *charlm.Trainer, iters int) ([]float64, e
 // benchTarget is one program a bench compares: dgtext itself or a baseline.
 type benchTarget struct {
 	name string
-	run  func() ([]float64, error)
+	run  func() (stepTimes, error)
 }
 
 func benchRefineRun(ctx context.Context, opts *benchOptions, stdout, stderr io.Writer) error {
@@ -308,7 +338,7 @@ func benchRefineRun(ctx context.Context, opts *benchOptions, stdout, stderr io.W
 	}
 	rep := newBenchReport("refine", opts, m, dev)
 	rep.Method = mf.label()
-	targets := []benchTarget{{"dgtext", func() ([]float64, error) {
+	targets := []benchTarget{{"dgtext", func() (stepTimes, error) {
 		return timeRefine(ctx, m, meth, opts.Batch, opts.Steps, opts.Seed)
 	}}}
 	if opts.Compare {
@@ -348,7 +378,7 @@ func benchTrainRun(ctx context.Context, opts *benchOptions, stdout, stderr io.Wr
 	}
 	rep := newBenchReport("train", opts, m, dev)
 	rep.CriticIters = opts.CriticIters
-	targets := []benchTarget{{"dgtext", func() ([]float64, error) { return timeTrain(ctx, tr, opts.Steps) }}}
+	targets := []benchTarget{{"dgtext", func() (stepTimes, error) { return timeTrain(ctx, tr, opts.Steps) }}}
 	if opts.Compare {
 		ts, err := opts.baselines("train_step.py", dev, []string{""}, func(string) []string {
 			return []string{"--critic-iters", strconv.Itoa(opts.CriticIters), "--iters", strconv.Itoa(opts.Steps), "--warmup", "1"}
@@ -387,34 +417,43 @@ func runBench(ctx context.Context, rep *benchReport, targets []benchTarget, stde
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			times, err := targets[i].run()
+			t, err := targets[i].run()
 			if err != nil {
 				return fmt.Errorf("bench %s: %w", targets[i].name, err)
 			}
-			med := benchMedian(times)
-			sides[i].Runs = append(sides[i].Runs, med)
-			sides[i].Times = append(sides[i].Times, times...)
-			fmt.Fprintf(stderr, "bench %s: repeat %d/%d: %-18s %.4f s (median of %d)\n", rep.Bench, r+1, rep.Repeat, targets[i].name, med, len(times))
+			s := sides[i]
+			s.Runs = append(s.Runs, benchMedian(t.wall))
+			s.Times = append(s.Times, t.wall...)
+			s.CPURuns = append(s.CPURuns, benchMedian(t.cpu))
+			s.CPUTimes = append(s.CPUTimes, t.cpu...)
+			fmt.Fprintf(stderr, "bench %s: repeat %d/%d: %-18s %.4f s, %.4f CPU s (medians of %d)\n",
+				rep.Bench, r+1, rep.Repeat, targets[i].name, s.Runs[r], s.CPURuns[r], len(t.wall))
 		}
 	}
 	for _, s := range sides {
-		s.Seconds = benchMedian(s.Runs)
+		s.Seconds, s.CPUSeconds = benchMedian(s.Runs), benchMedian(s.CPURuns)
 	}
 	rep.Dgtext = *sides[0]
 	if len(sides) > 1 {
-		rep.Baselines, rep.Speedup = map[string]*benchSide{}, map[string]float64{}
+		rep.Baselines, rep.Speedup, rep.CPUSpeedup = map[string]*benchSide{}, map[string]float64{}, map[string]float64{}
 		for _, s := range sides[1:] {
 			rep.Baselines[s.Program] = s
-			ratios := make([]float64, len(s.Runs))
-			for r := range ratios {
-				ratios[r] = s.Runs[r] / sides[0].Runs[r]
-			}
-			rep.Speedup[s.Program] = benchMedian(ratios)
+			rep.Speedup[s.Program] = pairedRatio(s.Runs, sides[0].Runs)
+			rep.CPUSpeedup[s.Program] = pairedRatio(s.CPURuns, sides[0].CPURuns)
 		}
 	}
 	rep.LoadAvg = append(rep.LoadAvg, loadAvg()...)
 	rep.Seconds = time.Since(start).Seconds()
 	return nil
+}
+
+// pairedRatio is the median over repeats of base[r] / x[r].
+func pairedRatio(base, x []float64) float64 {
+	ratios := make([]float64, len(base))
+	for r := range ratios {
+		ratios[r] = base[r] / x[r]
+	}
+	return benchMedian(ratios)
 }
 
 // baselines returns one target per variant that runs script from bench/ with the
@@ -436,7 +475,7 @@ func (o *benchOptions) baselines(script string, dev gotch.Device, variants []str
 		if v != "" {
 			name += "-" + v
 		}
-		out = append(out, benchTarget{name, func() ([]float64, error) { return runPythonBaseline(o.Python, args) }})
+		out = append(out, benchTarget{name, func() (stepTimes, error) { return runPythonBaseline(o.Python, args) }})
 	}
 	return out, nil
 }
@@ -473,27 +512,28 @@ func (o *benchOptions) findScript(name string) (string, error) {
 }
 
 // runPythonBaseline runs one baseline program and returns its timed steps.
-func runPythonBaseline(python string, args []string) ([]float64, error) {
+func runPythonBaseline(python string, args []string) (stepTimes, error) {
 	var out, errOut bytes.Buffer
 	cmd := exec.Command(python, args...)
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("%s %s: %v: %s (is python3-torch installed? see --python)", python, strings.Join(args, " "), err, strings.TrimSpace(tailLines(errOut.String(), 5)))
+		return stepTimes{}, fmt.Errorf("%s %s: %v: %s (is python3-torch installed? see --python)", python, strings.Join(args, " "), err, strings.TrimSpace(tailLines(errOut.String(), 5)))
 	}
 	var res struct {
-		Times   []float64 `json:"times"`
-		Threads int       `json:"threads"`
+		Times    []float64 `json:"times"`
+		CPUTimes []float64 `json:"cpu_times"`
+		Threads  int       `json:"threads"`
 	}
 	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
-		return nil, fmt.Errorf("%s: unreadable output (%v): %.200s", args[0], err, out.String())
+		return stepTimes{}, fmt.Errorf("%s: unreadable output (%v): %.200s", args[0], err, out.String())
 	}
-	if len(res.Times) == 0 {
-		return nil, fmt.Errorf("%s: no timings in its output", args[0])
+	if len(res.Times) == 0 || len(res.CPUTimes) != len(res.Times) {
+		return stepTimes{}, fmt.Errorf("%s: %d wall and %d CPU timings in its output", args[0], len(res.Times), len(res.CPUTimes))
 	}
 	if want := torch.Threads(); res.Threads != want {
-		return nil, fmt.Errorf("%s ran with %d threads, dgtext with %d", args[0], res.Threads, want)
+		return stepTimes{}, fmt.Errorf("%s ran with %d threads, dgtext with %d", args[0], res.Threads, want)
 	}
-	return res.Times, nil
+	return stepTimes{wall: res.Times, cpu: res.CPUTimes}, nil
 }
 
 func tailLines(s string, n int) string {
@@ -549,7 +589,7 @@ func printBench(rep *benchReport, asJSON bool, w io.Writer) error {
 	}
 	fmt.Fprintf(w, "bench %s: preset %s (dim %d, vocab %d, %d parameters), %s, %s, %d threads, %d timed × %d repeats\n",
 		rep.Bench, rep.Preset, rep.Dim, rep.Vocab, rep.Params, what, rep.Device, rep.Threads, rep.Steps, rep.Repeat)
-	fmt.Fprintf(w, "  %-18s %9.4f %s", "dgtext", rep.Dgtext.Seconds, unit)
+	fmt.Fprintf(w, "  %-18s %9.4f %s (CPU %.4f s)", "dgtext", rep.Dgtext.Seconds, unit, rep.Dgtext.CPUSeconds)
 	if rep.Bench == "refine" {
 		fmt.Fprintf(w, "   %.1f samples·steps/s", rep.SamplesStepsPerSecond)
 	} else {
@@ -562,7 +602,8 @@ func printBench(rep *benchReport, asJSON bool, w io.Writer) error {
 	}
 	slices.Sort(names)
 	for _, n := range names {
-		fmt.Fprintf(w, "  %-18s %9.4f %s   dgtext speed-up %.2f×\n", n, rep.Baselines[n].Seconds, unit, rep.Speedup[n])
+		b := rep.Baselines[n]
+		fmt.Fprintf(w, "  %-18s %9.4f %s (CPU %.4f s)   dgtext speed-up %.2f× (CPU time %.2f×)\n", n, b.Seconds, unit, b.CPUSeconds, rep.Speedup[n], rep.CPUSpeedup[n])
 	}
 	return nil
 }

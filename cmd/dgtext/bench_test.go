@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"sync"
 	"testing"
@@ -66,16 +67,20 @@ func tinyBenchOptions() *benchOptions {
 
 func checkSide(t *testing.T, s benchSide, name string, steps, repeat int) {
 	t.Helper()
-	if s.Program != name || len(s.Runs) != repeat || len(s.Times) != steps*repeat {
-		t.Fatalf("%s: program %q, %d runs, %d times; want %d runs of %d steps", name, s.Program, len(s.Runs), len(s.Times), repeat, steps)
+	if s.Program != name || len(s.Runs) != repeat || len(s.Times) != steps*repeat || len(s.CPURuns) != repeat || len(s.CPUTimes) != steps*repeat {
+		t.Fatalf("%s: program %q, %d runs, %d times, %d CPU runs, %d CPU times; want %d runs of %d steps",
+			name, s.Program, len(s.Runs), len(s.Times), len(s.CPURuns), len(s.CPUTimes), repeat, steps)
 	}
-	for _, x := range s.Times {
+	for i, x := range s.Times {
 		if !(x > 0) || x > 60 {
 			t.Fatalf("%s: step time %v s is not plausible", name, x)
 		}
+		if c := s.CPUTimes[i]; !(c >= 0) || c > 60*float64(runtime.NumCPU()) {
+			t.Fatalf("%s: step CPU time %v s is not plausible", name, c)
+		}
 	}
-	if s.Seconds != benchMedian(s.Runs) {
-		t.Fatalf("%s: seconds %v is not the median of the runs %v", name, s.Seconds, s.Runs)
+	if s.Seconds != benchMedian(s.Runs) || s.CPUSeconds != benchMedian(s.CPURuns) {
+		t.Fatalf("%s: seconds %v (CPU %v) is not the median of the runs %v (%v)", name, s.Seconds, s.CPUSeconds, s.Runs, s.CPURuns)
 	}
 }
 
@@ -145,7 +150,7 @@ done
 t=0.5; [ "$v" = reference ] && t=1.0
 times=$t; i=1
 while [ $i -lt $n ]; do times="$times,$t"; i=$((i+1)); done
-printf '{"times":[%s],"threads":%s}\n' "$times" "$th"
+printf '{"times":[%s],"cpu_times":[%s],"threads":%s}\n' "$times" "$times" "$th"
 `
 	if err := os.WriteFile(p, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
@@ -161,12 +166,16 @@ func checkSpeedups(t *testing.T, rep benchReport, names []string, steps, repeat 
 			t.Fatalf("no %s baseline: %+v", name, rep.Baselines)
 		}
 		checkSide(t, *b, name, steps, repeat)
-		var ratios []float64
+		var ratios, cpu []float64
 		for r := range b.Runs {
 			ratios = append(ratios, b.Runs[r]/rep.Dgtext.Runs[r])
+			cpu = append(cpu, b.CPURuns[r]/rep.Dgtext.CPURuns[r])
 		}
 		if got := rep.Speedup[name]; got != benchMedian(ratios) {
 			t.Fatalf("%s speed-up %v, want the median of paired ratios %v", name, got, ratios)
+		}
+		if got := rep.CPUSpeedup[name]; got != benchMedian(cpu) {
+			t.Fatalf("%s CPU speed-up %v, want the median of paired ratios %v", name, got, cpu)
 		}
 	}
 }
@@ -255,7 +264,7 @@ func pythonBaseline(b *testing.B, script string, args ...string) (float64, bool)
 	if err != nil {
 		b.Fatal(err)
 	}
-	s := benchMedian(times)
+	s := benchMedian(times.wall)
 	pyBaselines.Store(key, s)
 	return s, true
 }
