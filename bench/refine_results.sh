@@ -38,6 +38,5 @@ for seed in $SEEDS; do
 	run ddls "$seed" "$N" --method ddls --eps "$DDLS_EPS"
 	run dot "$seed" "$N" --method dot --dot-lr "$DOT_LR"
 	run auto "$seed" "$N" --steps auto
-	run dgflow-kl-50 "$seed" "$N" --f kl --steps 50
 done
 python3 bench/refine_table.py "$OUT"

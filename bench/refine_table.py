@@ -50,7 +50,7 @@ def table(out):
             continue
         method, seed = re.match(r"(.+)-s(\d+)\.json$", name).groups()
         runs.setdefault(method, {})[int(seed)] = load(p)
-    order = ["dgflow-kl", "dgflow-js", "dgflow-logd", "ddls", "dot", "auto", "dgflow-kl-50"]
+    order = ["dgflow-kl", "dgflow-js", "dgflow-logd", "ddls", "dot", "auto"]
     base = runs.get("dgflow-kl", {})
     print("| method | steps | JS-4 | JS-6 | mean critic | ΔJS-4 vs base (each seed) |")
     print("|---|---|---|---|---|---|")
@@ -71,16 +71,18 @@ def table(out):
         params = runs[m][seeds[0]]["params"]
         extra = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in sorted(params.items()) if k not in ("steps", "save_every"))
         print(f"| {label} ({extra}) | {'/'.join(map(str, steps))} | {fmt(j4)} | {fmt(j6)} | {fmt(cr)} | {' '.join(f'{d:+.4f}' for d in deltas)} |")
-    if "dgflow-kl-50" in runs:
+    if "dgflow-kl" in runs and "auto" in runs:
         print()
-        print("Best fixed step of the 50-step DGflow-KL runs (JS-4 by saved step, mean over seeds):")
-        steps = [r["step"] for r in next(iter(runs["dgflow-kl-50"].values()))["steps"]]
-        means = []
-        for i, k in enumerate(steps):
-            means.append((statistics.mean(r["steps"][i]["js"]["4"] for r in runs["dgflow-kl-50"].values()), k))
-        print(" ".join(f"{k}:{v:.4f}" for v, k in means))
+        print("DGflow-KL JS-4 at each saved step (mean over seeds) against --steps auto:")
+        kl = runs["dgflow-kl"]
+        steps = [r["step"] for r in next(iter(kl.values()))["steps"]]
+        means = [(statistics.mean(r["steps"][i]["js"]["4"] for r in kl.values()), k) for i, k in enumerate(steps)]
+        print(" ".join(f"step {k}: {v:.4f}" for v, k in means))
         bv, bk = min(means)
-        print(f"best fixed step {bk} (JS-4 {bv:.4f})")
+        auto = runs["auto"]
+        chosen = [last(r)["step"] for r in auto.values()]
+        av = statistics.mean(last(r)["js"]["4"] for r in auto.values())
+        print(f"best fixed step {bk} (JS-4 {bv:.4f}); auto chose {chosen} (JS-4 {av:.4f})")
 
 
 if __name__ == "__main__":
