@@ -45,7 +45,7 @@
 //
 //	message sample {
 //	  required int64  id;                 // sample number within the run
-//	  required binary text (STRING);      // decoded text, padding included as generated
+//	  required binary text (STRING);      // decoded text, trailing padding removed
 //	  required binary method (STRING);    // "gan", "dgflow", "ddls", "dot", ... (dictionary-encoded)
 //	  required int32  step;               // refinement step the sample was taken at (0 = G(z))
 //	  required int64  seed;               // random seed of the run

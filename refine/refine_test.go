@@ -330,3 +330,49 @@ func TestAutoStepsStopsWhenGainLevelsOff(t *testing.T) {
 		t.Fatalf("critic mean did not rise: %v", tr.Means)
 	}
 }
+
+// oomGen fails like CUDA does when asked for more than max latents at once.
+type oomGen struct {
+	linG
+	max   int64
+	calls int
+}
+
+func (g *oomGen) Generate(z *ts.Tensor) *ts.Tensor {
+	g.calls++
+	if z.MustSize()[0] > g.max {
+		panic(errors.New("CUDA out of memory. Tried to allocate 20.00 GiB"))
+	}
+	return g.linG.Generate(z)
+}
+
+func TestOOMHalvesTheBatch(t *testing.T) {
+	lg, c := testModels(t)
+	g := &oomGen{linG: lg, max: 2}
+	var notes []string
+	var sizes []int64
+	opt := Options{Steps: 2, SaveEvery: 1, Batch: 8, Seed: 1, Device: gotch.CudaBuilder(0),
+		Note: func(s string) { notes = append(notes, s) }}
+	err := Run(context.Background(), g, c, DefaultDGflow(), tB, fixedSource(t, z0v), opt, func(s Saved) error {
+		if s.Step == 0 {
+			sizes = append(sizes, s.Z.MustSize()[0])
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(notes) == 0 || !strings.Contains(notes[0], "--batch") {
+		t.Fatalf("no note about the halved batch: %v", notes)
+	}
+	var total int64
+	for _, s := range sizes {
+		if s > 2 {
+			t.Fatalf("a batch of %d ran after the OOM", s)
+		}
+		total += s
+	}
+	if total != tB {
+		t.Fatalf("refined %d latents, want %d", total, tB)
+	}
+}
