@@ -126,6 +126,7 @@ func runBatch(g Generator, c Critic, m Method, first int64, b int, src Source, o
 		next := m.Update(z, d, grad)
 		drop(d, grad, z)
 		z = next
+		torch.Collect()
 		*done += int64(b)
 		if opt.Progress != nil {
 			opt.Progress(*done)
