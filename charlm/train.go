@@ -384,3 +384,10 @@ func (m *Model) Decode(probs *ts.Tensor) []string {
 	}
 	return out
 }
+
+// SetLR changes the learning rate of both optimisers from the next iteration on (for
+// a resumed run that anneals); the Adam moments are kept.
+func (t *Trainer) SetLR(lr float64) {
+	t.Config.LR = lr
+	t.optG.lr, t.optD.lr = lr, lr
+}

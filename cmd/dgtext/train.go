@@ -164,12 +164,21 @@ func trainRun(ctx context.Context, opts *trainOptions, changed func(string) bool
 		if err != nil {
 			return err
 		}
-		// Flags given explicitly on a resume change the run's length and bookkeeping only.
+		// Flags given explicitly on a resume change the run's length and bookkeeping,
+		// and --lr the learning rate (to anneal); the architecture and the rest of the
+		// recipe come from the checkpoint.
 		for name, dst := range map[string]*int{"iters": &tr.Config.Iters, "log-every": &tr.Config.LogEvery, "checkpoint-every": &tr.Config.CheckpointEvery, "keep": &tr.Config.KeepLast, "eval-samples": &tr.Config.EvalSamples} {
 			if changed(name) {
 				v := map[string]int{"iters": opts.Train.Iters, "log-every": opts.Train.LogEvery, "checkpoint-every": opts.Train.CheckpointEvery, "keep": opts.Train.KeepLast, "eval-samples": opts.Train.EvalSamples}[name]
 				*dst = v
 			}
+		}
+		if changed("lr") {
+			if !(opts.Train.LR > 0) {
+				return fmt.Errorf("--lr %g: must be positive", opts.Train.LR)
+			}
+			fmt.Fprintf(stderr, "train: learning rate %g → %g from iteration %d\n", tr.Config.LR, opts.Train.LR, tr.Iter+1)
+			tr.SetLR(opts.Train.LR)
 		}
 		fmt.Fprintf(stderr, "train: resuming from %s at iteration %d of %d\n", from, tr.Iter, tr.Config.Iters)
 	} else {
