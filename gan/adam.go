@@ -1,32 +1,47 @@
 package gan
 
 import (
-	"math"
 	"sort"
 
 	"github.com/sugarme/gotch/nn"
 	"github.com/sugarme/gotch/ts"
 )
 
-// Adam is Adam (Kingma & Ba 2015) over the trainable parameters of one VarStore,
-// computed in Go-driven tensor operations:
+// Adam is Adam (Kingma & Ba 2015) over the trainable parameters of one VarStore:
 //
 //	m ← β₁m + (1−β₁)g,  v ← β₂v + (1−β₂)g²,  θ ← θ − lr·(m/(1−β₁ᵗ)) / (√(v/(1−β₂ᵗ)) + ε)
+//
+// It is libtorch's own implementation: one call per update for all parameters. The
+// small models here are limited by the number of calls into libtorch, not by
+// arithmetic, and an update written in Go tensor operations costs about a dozen calls
+// per parameter. (charlm keeps its Adam in Go so that checkpoints can hold the
+// moments; these models train in minutes and are not resumed.)
 type Adam struct {
-	LR, Beta1, Beta2, Eps float64
-	Steps                 int64
-	params, m, v          []*ts.Tensor
+	opt *nn.Optimizer
+	lr  float64
 }
 
-// NewAdam prepares Adam for every variable of vs, in name order.
+// NewAdam prepares Adam for every trainable variable of vs.
 func NewAdam(vs *nn.VarStore, lr, beta1, beta2 float64) *Adam {
-	a := &Adam{LR: lr, Beta1: beta1, Beta2: beta2, Eps: 1e-8}
-	for _, p := range Params(vs) {
-		a.params = append(a.params, p)
-		a.m = append(a.m, p.MustZerosLike(false))
-		a.v = append(a.v, p.MustZerosLike(false))
+	opt, err := nn.NewAdamConfig(beta1, beta2, 0).Build(vs, lr)
+	if err != nil {
+		panic(err)
 	}
-	return a
+	return &Adam{opt: opt, lr: lr}
+}
+
+// ZeroGrad clears the gradients of the parameters.
+func (a *Adam) ZeroGrad() { a.opt.MustZeroGrad() }
+
+// Step applies one update from the gradients accumulated in the parameters.
+func (a *Adam) Step() { a.opt.MustStep() }
+
+// SetLR changes the learning rate.
+func (a *Adam) SetLR(lr float64) {
+	if lr != a.lr {
+		a.opt.SetLR(lr)
+		a.lr = lr
+	}
 }
 
 // Params returns the VarStore's own parameter tensors (the autograd leaves), sorted
@@ -43,47 +58,4 @@ func Params(vs *nn.VarStore) []*ts.Tensor {
 		out[i] = vs.Root().MustGet(n)
 	}
 	return out
-}
-
-// ZeroGrad clears the gradients of the parameters.
-func (a *Adam) ZeroGrad() {
-	for _, p := range a.params {
-		p.ZeroGrad()
-	}
-}
-
-// Step applies one update from the gradients accumulated in the parameters.
-func (a *Adam) Step() {
-	a.Steps++
-	bc1 := 1 - math.Pow(a.Beta1, float64(a.Steps))
-	bc2 := 1 - math.Pow(a.Beta2, float64(a.Steps))
-	ts.NoGrad(func() {
-		for i, p := range a.params {
-			g := p.MustGrad(false)
-			if !g.MustDefined() {
-				g.MustDrop()
-				continue
-			}
-			// In place only on the persistent moments and parameters: gotch's in-place
-			// ops on temporaries keep the old storage alive.
-			a.m[i].MustLerp_(g, ts.FloatScalar(1-a.Beta1))
-			g2 := g.MustSquare(true)
-			a.v[i].MustLerp_(g2, ts.FloatScalar(1-a.Beta2))
-			g2.MustDrop()
-			denom := a.v[i].MustDivScalar(ts.FloatScalar(bc2), false).MustSqrt(true).MustAddScalar(ts.FloatScalar(a.Eps), true)
-			upd := a.m[i].MustDiv(denom, false).MustMulScalar(ts.FloatScalar(a.LR/bc1), true)
-			denom.MustDrop()
-			p.MustSub_(upd)
-			upd.MustDrop()
-		}
-	})
-}
-
-// Drop frees the optimiser's moments.
-func (a *Adam) Drop() {
-	for i := range a.m {
-		a.m[i].MustDrop()
-		a.v[i].MustDrop()
-	}
-	a.m, a.v = nil, nil
 }

@@ -131,7 +131,8 @@ func (t *WGAN) step() (Stats, error) {
 	b := t.Config.Batch
 	if t.Config.Decay && t.Config.Iters > 0 {
 		lr := t.Config.LR * max(0, 1-float64(t.Iter)/float64(t.Config.Iters))
-		t.optG.LR, t.optD.LR = lr, lr
+		t.optG.SetLR(lr)
+		t.optD.SetLR(lr)
 	}
 	for c := 0; c < t.Config.CriticIters; c++ {
 		real, err := t.Real(rng, b)
@@ -152,7 +153,11 @@ func (t *WGAN) step() (Stats, error) {
 		w := dReal.MustSub(dFake, false)
 		loss := dFake.MustSub(dReal, true).MustAdd(gp, true)
 		dReal.MustDrop()
-		st.CriticLoss, st.Wasserstein, st.GP = Scalar(loss), Scalar(w), Scalar(gp)
+		// Reading a value back costs a few calls into libtorch; the last critic
+		// update's values are the ones reported, and a NaN would persist to them.
+		if c == t.Config.CriticIters-1 {
+			st.CriticLoss, st.Wasserstein, st.GP = Scalar(loss), Scalar(w), Scalar(gp)
+		}
 		w.MustDrop()
 		gp.MustDrop()
 		if !finite(st.CriticLoss) || !finite(st.Wasserstein) {
