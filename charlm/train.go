@@ -189,10 +189,11 @@ func (t *Trainer) gradientPenalty(real, fake *ts.Tensor) *ts.Tensor {
 	dev := t.Model.Device
 	alpha := ts.MustRand([]int64{int64(t.Config.Batch), 1, 1}, gotch.Float, dev)
 	diff := fake.MustSub(real, false).MustMul(alpha, true)
-	xhat := real.MustAdd(diff, false)
+	// SetRequiresGrad, not the in-place RequiresGrad_: gotch's in-place ops leak the old
+	// handle, and with it this [B, S, V] tensor, every critic step.
+	xhat := real.MustAdd(diff, false).MustSetRequiresGrad(true, true)
 	diff.MustDrop()
 	alpha.MustDrop()
-	xhat.MustRequiresGrad_(true)
 	d := t.Model.D.Forward(xhat)
 	dsum := d.MustSum(gotch.Float, true)
 	grads, err := ts.RunBackward([]*ts.Tensor{dsum}, []*ts.Tensor{xhat}, true, true)

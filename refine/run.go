@@ -144,8 +144,7 @@ func evaluate(g Generator, c Critic, z *ts.Tensor, withGrad bool) (x, d, grad *t
 		})
 		return x, d, nil
 	}
-	zz := z.MustDetach(false)
-	zz.MustRequiresGrad_(true)
+	zz := z.MustDetach(false).MustSetRequiresGrad(true, true) // not RequiresGrad_: see charlm's gradientPenalty
 	xg := g.Generate(zz)
 	dg := c.Score(xg)
 	sum := dg.MustSum(gotch.Float, false)
