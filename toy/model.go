@@ -21,8 +21,16 @@ type Config struct {
 }
 
 // DefaultConfig is the architecture `dgtext toy train` uses: three hidden ReLU layers
-// of 128 units in both networks and a 2-dimensional latent.
-func DefaultConfig(d Dataset) Config { return Config{Dataset: d, Latent: 2, Hidden: 128, Layers: 3} }
+// of 128 units in both networks, and a 2-dimensional latent for 25 Gaussians or an
+// 8-dimensional one for the Swiss roll (measured: with 2000 iterations, latent 2
+// gave the roll 38% high-quality samples and latent 8 gave 69%).
+func DefaultConfig(d Dataset) Config {
+	latent := 2
+	if d == SwissRoll {
+		latent = 8
+	}
+	return Config{Dataset: d, Latent: latent, Hidden: 128, Layers: 3}
+}
 
 // Validate checks that the model can be built.
 func (c Config) Validate() error {
