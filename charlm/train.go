@@ -91,6 +91,9 @@ type Trainer struct {
 	priorSeconds float64 // training time before a resume
 }
 
+// Elapsed is the training wall time in seconds so far, across resumes.
+func (t *Trainer) Elapsed() float64 { return t.elapsed() }
+
 // elapsed is the training wall time so far, across resumes.
 func (t *Trainer) elapsed() float64 {
 	if t.started.IsZero() {

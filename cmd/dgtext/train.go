@@ -231,7 +231,7 @@ func trainRun(ctx context.Context, opts *trainOptions, changed func(string) bool
 		return runErr
 	}
 	if opts.Export != "" {
-		meta := charlm.Manifest{Train: &tr.Config, Iter: tr.Iter, Corpus: tr.Corpus, History: tr.History}
+		meta := charlm.Manifest{Train: &tr.Config, Iter: tr.Iter, Corpus: tr.Corpus, History: tr.History, Seconds: tr.Elapsed()}
 		if err := tr.Model.Export(opts.Export, opts.Half, meta); err != nil {
 			return err
 		}
