@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -46,6 +47,7 @@ type benchOptions struct {
 	Compare  bool
 	Python   string
 	BenchDir string
+	Profile  string
 
 	Method      string // refine
 	F           string // refine
@@ -82,6 +84,7 @@ func (o *benchOptions) addCommon(cmd *cobra.Command) {
 	f.BoolVar(&o.JSON, "json", false, "print the result as JSON on stdout")
 	f.BoolVar(&o.Compare, "compare", false, "also run the PyTorch baselines in bench/ and report dgtext's speed-up")
 	f.StringVar(&o.Python, "python", "/usr/bin/python3", "Python with torch for --compare")
+	f.StringVar(&o.Profile, "cpuprofile", "", "write a Go CPU profile (pprof) of dgtext's timed runs to this file")
 	f.StringVar(&o.BenchDir, "bench-dir", "", "folder holding refine_step.py and train_step.py (default: bench/ of the source tree, found from the working directory or the binary)")
 }
 
@@ -350,7 +353,7 @@ func benchRefineRun(ctx context.Context, opts *benchOptions, stdout, stderr io.W
 		}
 		targets = append(targets, ts...)
 	}
-	if err := runBench(ctx, rep, targets, stderr); err != nil {
+	if err := runBench(ctx, rep, targets, opts.Profile, stderr); err != nil {
 		return err
 	}
 	rep.SecondsPerStep = rep.Dgtext.Seconds
@@ -388,7 +391,7 @@ func benchTrainRun(ctx context.Context, opts *benchOptions, stdout, stderr io.Wr
 		}
 		targets = append(targets, ts...)
 	}
-	if err := runBench(ctx, rep, targets, stderr); err != nil {
+	if err := runBench(ctx, rep, targets, opts.Profile, stderr); err != nil {
 		return err
 	}
 	rep.SecondsPerIter = rep.Dgtext.Seconds
@@ -404,8 +407,20 @@ func newBenchReport(kind string, opts *benchOptions, m *charlm.Model, dev gotch.
 
 // runBench runs every target Repeat times, rotating their order from one repeat to
 // the next so that none always runs first or last, and fills rep.
-func runBench(ctx context.Context, rep *benchReport, targets []benchTarget, stderr io.Writer) error {
+func runBench(ctx context.Context, rep *benchReport, targets []benchTarget, profile string, stderr io.Writer) error {
 	start := time.Now()
+	if profile != "" {
+		// The baselines run in other processes, so this profiles dgtext's own runs.
+		f, err := os.Create(profile)
+		if err != nil {
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	rep.LoadAvg = append(rep.LoadAvg, loadAvg()...)
 	sides := make([]*benchSide, len(targets))
 	for i, t := range targets {
