@@ -10,24 +10,29 @@ EVAL=1-billion-word-language-modeling-benchmark-r13output/heldout-monolingual.to
 OUT=${OUT:-out/results}
 N=${N:-10000}
 SWEEP_N=${SWEEP_N:-2000}
-SEEDS=${SEEDS:-"1 2 3"}
+SEEDS=${SEEDS-"1 2 3"}
 mkdir -p "$OUT"
 
 run() { # run NAME SEED N [refine flags...]
 	local name=$1 seed=$2 n=$3
 	shift 3
-	"$BIN" refine --corpus billion-words --data-dir "$BW" --eval-files "$EVAL" --n "$n" --seed "$seed" \
+	"$BIN" refine --threads "${THREADS:-0}" --corpus billion-words --data-dir "$BW" --eval-files "$EVAL" --n "$n" --seed "$seed" \
 		--quiet --show 0 --json --out "$OUT/$name-s$seed.parquet" "$@" >"$OUT/$name-s$seed.json"
 	echo "done $name seed $seed" >&2
 }
 
 # 1. Sweep the baselines' step sizes on SWEEP_N samples, seed 100 (not a reported seed).
-for eps in 0.01 0.03 0.1 0.3; do run "sweep-ddls-eps$eps" 100 "$SWEEP_N" --method ddls --eps "$eps"; done
-for lr in 0.01 0.03 0.1 0.3; do run "sweep-dot-lr$lr" 100 "$SWEEP_N" --method dot --dot-lr "$lr"; done
+#    DDLS_EPS and DOT_LR given in the environment skip it.
 best() { python3 bench/refine_table.py --best "$OUT" "$1"; }
-DDLS_EPS=$(best sweep-ddls-eps)
-DOT_LR=$(best sweep-dot-lr)
-echo "best DDLS eps $DDLS_EPS, best DOT lr $DOT_LR" >&2
+if [ -z "${DDLS_EPS:-}" ]; then
+	for eps in 0.01 0.03 0.1 0.3; do run "sweep-ddls-eps$eps" 100 "$SWEEP_N" --method ddls --eps "$eps"; done
+	DDLS_EPS=$(best sweep-ddls-eps)
+fi
+if [ -z "${DOT_LR:-}" ]; then
+	for lr in 0.01 0.03 0.1 0.3; do run "sweep-dot-lr$lr" 100 "$SWEEP_N" --method dot --dot-lr "$lr"; done
+	DOT_LR=$(best sweep-dot-lr)
+fi
+echo "DDLS eps $DDLS_EPS, DOT lr $DOT_LR" >&2
 
 # 2. Every method, 3 seeds. A seed fixes the starting latents, so step 0 is the same
 #    base sample for every method of that seed.

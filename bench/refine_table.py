@@ -49,7 +49,10 @@ def table(out):
         if name.startswith("sweep-"):
             continue
         method, seed = re.match(r"(.+)-s(\d+)\.json$", name).groups()
-        runs.setdefault(method, {})[int(seed)] = load(p)
+        try:
+            runs.setdefault(method, {})[int(seed)] = load(p)
+        except json.JSONDecodeError:
+            print(f"skipping {name}: not a finished run", file=sys.stderr)
     order = ["dgflow-kl", "dgflow-js", "dgflow-logd", "ddls", "dot", "auto"]
     base = runs.get("dgflow-kl", {})
     print("| method | steps | JS-4 | JS-6 | mean critic | ΔJS-4 vs base (each seed) |")
@@ -67,7 +70,7 @@ def table(out):
         cr = [last(runs[m][s])["critic_mean"] for s in seeds]
         steps = sorted({last(runs[m][s])["step"] for s in seeds})
         deltas = [last(runs[m][s])["js"]["4"] - runs[m][s]["steps"][0]["js"]["4"] for s in seeds]
-        label = runs[m][seeds[0]]["method"]
+        label = runs[m][seeds[0]]["method"] + (", --steps auto" if m == "auto" else "")
         params = runs[m][seeds[0]]["params"]
         extra = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in sorted(params.items()) if k not in ("steps", "save_every"))
         print(f"| {label} ({extra}) | {'/'.join(map(str, steps))} | {fmt(j4)} | {fmt(j6)} | {fmt(cr)} | {' '.join(f'{d:+.4f}' for d in deltas)} |")
