@@ -66,7 +66,9 @@ over the timed steps, after one untimed warm-up step.
 With --compare the PyTorch programs in bench/ (the same architecture and step, on
 Debian's python3-torch, which links the same libtorch) run in the same invocation,
 with the same threads, interleaved with dgtext's runs --repeat times, and bench
-prints dgtext's speed-up over each: baseline seconds / dgtext seconds.`,
+prints dgtext's speed-up over each: baseline seconds / dgtext seconds, the median of
+the ratios within each repeat, in wall-clock time and in CPU time of the process
+(all threads). On a shared machine the CPU-time ratio is the steadier of the two.`,
 		Args: cobra.NoArgs,
 	}
 	cmd.AddCommand(newBenchRefineCmd(), newBenchTrainCmd())
