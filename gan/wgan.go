@@ -203,9 +203,11 @@ func GradientPenalty(d func(*ts.Tensor) *ts.Tensor, real, fake *ts.Tensor, lambd
 	alpha := ts.MustRand(ashape, gotch.Float, real.MustDevice())
 	diff := fake.MustSub(real, false).MustMul(alpha, true)
 	alpha.MustDrop()
-	xhat := real.MustAdd(diff, false)
+	// Out of place: gotch's RequiresGrad_ replaces the Go handle without freeing the
+	// old one, which keeps the interpolates' storage alive (about 1 MB per MNIST
+	// iteration).
+	xhat := real.MustAdd(diff, false).MustSetRequiresGrad(true, true)
 	diff.MustDrop()
-	xhat.MustRequiresGrad_(true)
 	dsum := d(xhat).MustSum(gotch.Float, true)
 	grads, err := ts.RunBackward([]*ts.Tensor{dsum}, []*ts.Tensor{xhat}, true, true)
 	if err != nil {
