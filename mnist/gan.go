@@ -18,7 +18,7 @@ type GANConfig struct {
 }
 
 // DefaultGANConfig is small enough to train on a 2-core CPU in minutes.
-func DefaultGANConfig() GANConfig { return GANConfig{Latent: 32, Width: 32} }
+func DefaultGANConfig() GANConfig { return GANConfig{Latent: 32, Width: 16} }
 
 func (c GANConfig) validate() error {
 	if c.Latent < 1 || c.Width < 1 {

@@ -145,7 +145,7 @@ type mnistTrainGANOptions struct {
 // mnistGANDefaults is a recipe that gives recognisable digits on a 2-core CPU in
 // minutes: the published WGAN-GP optimiser with a higher learning rate and linear decay.
 func mnistGANDefaults() gan.Config {
-	c := gan.DefaultConfig(2000, 64)
+	c := gan.DefaultConfig(1500, 64)
 	c.LR, c.Decay = 5e-4, true
 	return c
 }
