@@ -69,8 +69,9 @@ func (c *Corrector) Correction() refine.Critic { return refine.CriticFunc(c.c.fo
 // Critic is d(x) = D(x) + c(x), the critic DGflow refines with.
 func (c *Corrector) Critic() refine.Sum { return refine.Sum{c.Discriminator(), c.Correction()} }
 
-// Freeze stops all parameter gradients (refine.Run also freezes through Sum, which
-// only reaches Freezers; CriticFuncs are not, so refinement calls this).
+// Freeze stops all parameter gradients. refine.Run freezes a Sum's parts only when
+// they are Freezers, which the CriticFuncs of Critic are not, so LoadCritic freezes
+// the corrector itself.
 func (c *Corrector) Freeze() { gan.Freeze(c.DVars, c.CVars) }
 
 // CorrectorConfig holds the corrector's training settings.
