@@ -42,7 +42,7 @@ func NewClassifier(dev gotch.Device) (*Classifier, error) {
 		c.c2 = newConv(p.Sub("conv2"), 16, 32, 5, 1, 0)
 		c.fc1 = torch.NewLinear(p.Sub("fc1"), 512, FeatureDim)
 		c.fc2 = torch.NewLinear(p.Sub("fc2"), FeatureDim, 10)
-		torch.InitLikePyTorch(c.Vars)
+		gan.InitLikePyTorch(c.Vars)
 		return nil
 	})
 	return c, err

@@ -49,7 +49,7 @@ func NewCorrector(g *GAN) (*Corrector, error) {
 			return fmt.Errorf("copy the discriminator: %w", err)
 		}
 		c.c = newCritic(c.CVars.Root(), correctorWidth)
-		torch.InitLikePyTorch(c.CVars)
+		gan.InitLikePyTorch(c.CVars)
 		ts.NoGrad(func() {
 			c.c.fc.W.MustZero_()
 			c.c.fc.B.MustZero_()

@@ -100,8 +100,8 @@ func NewGAN(c GANConfig, dev gotch.Device) (*GAN, error) {
 	err := torch.Try(func() error {
 		m.g = newGenerator(m.GVars.Root(), c)
 		m.d = newCritic(m.DVars.Root(), c.Width)
-		torch.InitLikePyTorch(m.GVars)
-		torch.InitLikePyTorch(m.DVars)
+		gan.InitLikePyTorch(m.GVars)
+		gan.InitLikePyTorch(m.DVars)
 		return nil
 	})
 	return m, err

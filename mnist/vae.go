@@ -54,7 +54,7 @@ func NewVAE(c VAEConfig, dev gotch.Device) (*VAE, error) {
 		v.logvar = torch.NewLinear(p.Sub("logvar"), h, l)
 		v.dec1 = torch.NewLinear(p.Sub("dec1"), l, h)
 		v.dec2 = torch.NewLinear(p.Sub("dec2"), h, 784)
-		torch.InitLikePyTorch(v.Vars)
+		gan.InitLikePyTorch(v.Vars)
 		return nil
 	})
 	return v, err

@@ -89,8 +89,8 @@ func NewModel(c Config, dev gotch.Device) (*Model, error) {
 	err := torch.Try(func() error {
 		m.g = newMLP(m.GVars.Root(), c.Latent, c.Hidden, 2, c.Layers)
 		m.d = newMLP(m.DVars.Root(), 2, c.Hidden, 1, c.Layers)
-		torch.InitLikePyTorch(m.GVars)
-		torch.InitLikePyTorch(m.DVars)
+		gan.InitLikePyTorch(m.GVars)
+		gan.InitLikePyTorch(m.DVars)
 		return nil
 	})
 	return m, err
