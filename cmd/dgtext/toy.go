@@ -167,7 +167,8 @@ func toyTrainRun(ctx context.Context, opts *toyTrainOptions, stdout, stderr io.W
 		return err
 	}
 	res := toyTrainResult{Dataset: string(ds), Out: out, Model: cfg, Train: opts.Train, Seconds: secs, Last: last}
-	torch.Seed(opts.Train.Seed + 1)
+	// 5,000 fresh samples (zero refinement steps: the same latents `toy refine --seed`
+	// starts from) against 5,000 fresh real points.
 	r, err := toy.Refine(ctx, m, &refine.DGflow{F: refine.KL}, 5000, refine.Options{Steps: 0, Batch: 5000, Seed: opts.Train.Seed, Device: dev})
 	if err != nil {
 		return err
