@@ -1,7 +1,11 @@
 package main
 
 import (
+	"io"
+	"os"
+
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 	"github.com/sugarme/gotch"
 
 	"github.com/dgtext/dgtext/torch"
@@ -25,4 +29,14 @@ func (f *computeFlags) addTo(cmd *cobra.Command) {
 func (f *computeFlags) device() (gotch.Device, error) {
 	torch.SetThreads(f.Threads)
 	return torch.ParseDevice(f.Device)
+}
+
+// showBar tells whether a progress bar belongs on w: only on a terminal, so logs and
+// CI output are not flooded with redraws.
+func showBar(w io.Writer, quiet bool) bool {
+	if quiet {
+		return false
+	}
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }

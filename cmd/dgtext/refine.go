@@ -267,7 +267,7 @@ func refineRun(ctx context.Context, opts *refineOptions, stdout, stderr io.Write
 	examples := newExamplePicker(opts.Show, n, opts.Seed)
 	var bar *progressbar.ProgressBar
 	total := n * int64(max(ropt.Steps, 1))
-	if !opts.Quiet {
+	if showBar(stderr, opts.Quiet) {
 		bar = progressbar.NewOptions64(total, progressbar.OptionSetWriter(stderr), progressbar.OptionSetDescription("refine "+label),
 			progressbar.OptionShowCount(), progressbar.OptionShowIts(), progressbar.OptionSetItsString("latent-steps"),
 			progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(300*time.Millisecond), progressbar.OptionClearOnFinish())

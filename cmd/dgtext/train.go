@@ -222,7 +222,7 @@ func trainRun(ctx context.Context, opts *trainOptions, changed func(string) bool
 			cfg.Preset, cfg.Dim, cfg.Blocks, cfg.Latent, m.Config.Vocab, g, d, torch.DeviceName(dev), torch.Threads())
 	}
 	start := time.Now()
-	runErr := tr.Run(ctx, charlm.RunOptions{Dir: dir, Log: stderr, Bar: !opts.Quiet})
+	runErr := tr.Run(ctx, charlm.RunOptions{Dir: dir, Log: stderr, Bar: showBar(stderr, opts.Quiet)})
 	fmt.Fprintf(stderr, "train: %d iterations, %s this run, checkpoints in %s\n", tr.Iter, time.Since(start).Round(time.Second), dir)
 	if errors.Is(runErr, context.Canceled) {
 		return fmt.Errorf("interrupted at iteration %d; the checkpoint is saved: continue with --resume %s", tr.Iter, dir)
