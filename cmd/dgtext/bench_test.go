@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/sugarme/gotch"
 
@@ -244,29 +243,31 @@ func TestBenchBadInput(t *testing.T) {
 // installed each also reports the PyTorch baseline's seconds per step, measured in
 // the same run with the same threads, and dgtext's speed-up over it.
 
-var pyBaselines sync.Map // args → seconds (median)
+var pyBaselines sync.Map // script and args → [2]float64{wall, CPU} medians
 
-func pythonBaseline(b *testing.B, script string, args ...string) (float64, bool) {
+// pythonBaseline measures a bench/ program once per test binary and argument list.
+func pythonBaseline(b *testing.B, script string, args ...string) (wall, cpu float64, ok bool) {
 	if !havePythonTorch() {
 		b.Log("no /usr/bin/python3 with torch: PyTorch baseline not measured")
-		return 0, false
+		return 0, 0, false
 	}
 	key := script + " " + joinArgs(args)
 	if v, ok := pyBaselines.Load(key); ok {
-		return v.(float64), true
+		m := v.([2]float64)
+		return m[0], m[1], true
 	}
 	o := &benchOptions{}
 	path, err := o.findScript(script)
 	if err != nil {
 		b.Fatal(err)
 	}
-	times, err := runPythonBaseline("/usr/bin/python3", append([]string{path}, args...))
+	t, err := runPythonBaseline("/usr/bin/python3", append([]string{path}, args...))
 	if err != nil {
 		b.Fatal(err)
 	}
-	s := benchMedian(times.wall)
-	pyBaselines.Store(key, s)
-	return s, true
+	m := [2]float64{benchMedian(t.wall), benchMedian(t.cpu)}
+	pyBaselines.Store(key, m)
+	return m[0], m[1], true
 }
 
 func joinArgs(a []string) string {
@@ -277,6 +278,12 @@ func joinArgs(a []string) string {
 	return buf.String()
 }
 
+// reportSpeedups adds dgtext's speed-up over a baseline, in wall and CPU time.
+func reportSpeedups(b *testing.B, dg stepTimes, pyWall, pyCPU float64, name string) {
+	b.ReportMetric(pyWall/benchMedian(dg.wall), "speedup-vs-"+name)
+	b.ReportMetric(pyCPU/benchMedian(dg.cpu), "cpu-speedup-vs-"+name)
+}
+
 func BenchmarkRefineStepTiny(b *testing.B) {
 	const batch = 64
 	m, err := benchModel("tiny", benchVocab, 1, gotch.CPU)
@@ -284,9 +291,9 @@ func BenchmarkRefineStepTiny(b *testing.B) {
 		b.Fatal(err)
 	}
 	steps := b.N
-	var marks []time.Time
+	var marks []clock
 	opt := refine.Options{Steps: steps + 1, Batch: batch, Seed: 1, Device: m.Device, Progress: func(int64) {
-		marks = append(marks, time.Now())
+		marks = append(marks, now())
 		switch len(marks) {
 		case 1: // after the warm-up step
 			b.ResetTimer()
@@ -298,16 +305,15 @@ func BenchmarkRefineStepTiny(b *testing.B) {
 	if err := refine.Run(context.Background(), m, m, refine.DefaultDGflow(), batch, refine.Gaussian(m.Config.Latent, m.Device), opt, discard); err != nil {
 		b.Fatal(err)
 	}
-	var times []float64
+	var dg stepTimes
 	for i := 1; i < len(marks); i++ {
-		times = append(times, marks[i].Sub(marks[i-1]).Seconds())
+		dg.add(marks[i-1], marks[i])
 	}
-	sec := benchMedian(times)
-	b.ReportMetric(batch/sec, "samples·steps/s")
+	b.ReportMetric(batch/benchMedian(dg.wall), "samples·steps/s")
 	th := strconv.Itoa(torch.Threads())
 	for _, v := range []string{"reference", "lean"} {
-		if py, ok := pythonBaseline(b, "refine_step.py", "--preset", "tiny", "--batch", "64", "--steps", "10", "--threads", th, "--variant", v); ok {
-			b.ReportMetric(py/sec, "speedup-vs-pytorch-"+v)
+		if w, c, ok := pythonBaseline(b, "refine_step.py", "--preset", "tiny", "--batch", "64", "--steps", "20", "--threads", th, "--variant", v); ok {
+			reportSpeedups(b, dg, w, c, "pytorch-"+v)
 		}
 	}
 }
@@ -326,19 +332,18 @@ func BenchmarkTrainStepTiny(b *testing.B) {
 	if _, err := tr.Step(); err != nil { // warm-up
 		b.Fatal(err)
 	}
-	times := make([]float64, 0, b.N)
+	var dg stepTimes
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		t0 := time.Now()
+		t0 := now()
 		if _, err := tr.Step(); err != nil {
 			b.Fatal(err)
 		}
-		times = append(times, time.Since(t0).Seconds())
+		dg.add(t0, now())
 	}
 	b.StopTimer()
-	sec := benchMedian(times)
-	b.ReportMetric(1/sec, "iters/s")
-	if py, ok := pythonBaseline(b, "train_step.py", "--preset", "tiny", "--batch", "64", "--critic-iters", "10", "--iters", "5", "--threads", strconv.Itoa(torch.Threads())); ok {
-		b.ReportMetric(py/sec, "speedup-vs-pytorch")
+	b.ReportMetric(1/benchMedian(dg.wall), "iters/s")
+	if w, c, ok := pythonBaseline(b, "train_step.py", "--preset", "tiny", "--batch", "64", "--critic-iters", "10", "--iters", "5", "--threads", strconv.Itoa(torch.Threads())); ok {
+		reportSpeedups(b, dg, w, c, "pytorch")
 	}
 }
