@@ -5,8 +5,8 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 	"github.com/sugarme/gotch"
+	"golang.org/x/term"
 
 	"github.com/dgtext/dgtext/torch"
 )
