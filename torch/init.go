@@ -2,6 +2,7 @@ package torch
 
 import (
 	"math"
+	"sort"
 	"strings"
 
 	"github.com/sugarme/gotch"
@@ -27,8 +28,15 @@ func InitLikePyTorch(vs *nn.VarStore) {
 			fanIn[strings.TrimSuffix(name, ".weight")] = f
 		}
 	}
+	// Draw in name order: ranging over the map would give a seed different weights
+	// on every run.
+	names := make([]string, 0, len(vars))
+	for name := range vars {
+		names = append(names, name)
+	}
+	sort.Strings(names)
 	ts.NoGrad(func() {
-		for name := range vars {
+		for _, name := range names {
 			layer, ok := strings.CutSuffix(name, ".weight")
 			if !ok {
 				layer, ok = strings.CutSuffix(name, ".bias")
