@@ -72,6 +72,12 @@ const (
 // checkChunkPages walks the page headers of a column chunk and rejects sizes
 // and counts that cannot be right: a page running past its chunk, or claiming
 // more than maxPageBytes or maxPageValues. It reads only the headers.
+//
+// A header is usually a few dozen bytes, but writers that copy long values into
+// page statistics (parquet-go's defaults, older Arrow and parquet-mr) make
+// headers of several MiB. The header buffer grows until the header decodes, up
+// to what is left of the chunk, so memory stays bounded by the file's own size;
+// fields are decoded from that buffer, never allocated from what they declare.
 func checkChunkPages(r io.ReaderAt, m *format.ColumnMetaData) error {
 	start := m.DataPageOffset
 	if m.DictionaryPageOffset > 0 && m.DictionaryPageOffset < start {
@@ -88,8 +94,8 @@ func checkChunkPages(r io.ReaderAt, m *format.ColumnMetaData) error {
 		var h format.PageHeader
 		pr := proto.NewReaderFromBytes(buf[:n])
 		if err := thrift.NewDecoder(pr).Decode(&h); err != nil {
-			if n == len(buf) && len(buf) < 1<<20 {
-				buf = make([]byte, 1<<20) // a header with large statistics
+			if n == len(buf) && int64(n) < end-off && len(buf) < maxPageBytes && isShortRead(err) {
+				buf = make([]byte, min(4*int64(len(buf)), end-off, maxPageBytes))
 				continue
 			}
 			return fmt.Errorf("bad page header at offset %d: %v", off, err)
@@ -120,6 +126,12 @@ func checkChunkPages(r io.ReaderAt, m *format.ColumnMetaData) error {
 		off += int64(pr.BytesRead()) + int64(h.CompressedPageSize)
 	}
 	return nil
+}
+
+// isShortRead tells whether a thrift decoding error means the header ran past
+// the bytes it was given.
+func isShortRead(err error) bool {
+	return errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)
 }
 
 func corruptParquet(err error) error {

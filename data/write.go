@@ -2,6 +2,7 @@ package data
 
 import (
 	"cmp"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +15,8 @@ import (
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/compress"
+	"github.com/parquet-go/parquet-go/encoding/thrift"
+	"github.com/parquet-go/parquet-go/format"
 )
 
 // Sample is one generated sample, as written by a SampleWriter.
@@ -212,6 +215,10 @@ func newParquetOut[V, R any](path string, opt WriterOptions, schema string, conv
 		parquet.Compression(codec),
 		&parquet.WriterConfig{CreatedBy: cmp.Or(opt.CreatedBy, "dgtext")},
 		parquet.KeyValueMetadata("dgtext.schema", schema),
+		// Page-header statistics would copy the longest and smallest text of
+		// every page into its header, up to four times (see
+		// trimLargeStatistics for the footer's copy).
+		parquet.SkipPageStatistics("text"),
 	)
 	p := &parquetOut[V, R]{a: a, w: w, conv: conv, buf: make([]R, 0, 1024), limit: limit, zdim: -1}
 	if opt.Latents {
@@ -285,7 +292,76 @@ func (p *parquetOut[V, R]) Close() error {
 		p.a.Abort()
 		return fmt.Errorf("write %s: %w", p.a.final, err)
 	}
+	if err := p.a.buf.Flush(); err != nil {
+		p.a.Abort()
+		return fmt.Errorf("write %s: %w", p.a.final, err)
+	}
+	if err := trimLargeStatistics(p.a.f, maxStatisticsBytes); err != nil {
+		p.a.Abort()
+		return fmt.Errorf("write %s: %w", p.a.final, err)
+	}
 	return p.a.Commit()
+}
+
+// maxStatisticsBytes is the longest min or max value kept in the footer's
+// column-chunk statistics; Arrow's writer drops statistics past 4 KiB the same
+// way. Query engines use them to skip row groups; a 10 MB line as a bound
+// skips nothing and would be stored twice more.
+const maxStatisticsBytes = 4 << 10
+
+// trimLargeStatistics rewrites the footer of the finished Parquet file f,
+// dropping the min and max of every column chunk whose bounds exceed limit
+// bytes (the null count stays). parquet-go copies the smallest and largest
+// value of each chunk into the footer in full and has no option to truncate
+// them, so a corpus of long lines would hold its longest lines up to three
+// times. The column index (truncated to 16 bytes by parquet-go) is untouched.
+func trimLargeStatistics(f *os.File, limit int) error {
+	info, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	size := info.Size()
+	var tail [8]byte
+	if _, err := f.ReadAt(tail[:], size-8); err != nil {
+		return err
+	}
+	footerLen := int64(binary.LittleEndian.Uint32(tail[:4]))
+	if string(tail[4:]) != "PAR1" || footerLen > size-12 {
+		return errors.New("parquet-go wrote no valid footer")
+	}
+	footer := make([]byte, footerLen)
+	if _, err := f.ReadAt(footer, size-8-footerLen); err != nil {
+		return err
+	}
+	var md format.FileMetaData
+	var proto thrift.CompactProtocol
+	if err := thrift.Unmarshal(&proto, footer, &md); err != nil {
+		return fmt.Errorf("re-reading the footer: %w", err)
+	}
+	changed := false
+	for i := range md.RowGroups {
+		for j := range md.RowGroups[i].Columns {
+			st := &md.RowGroups[i].Columns[j].MetaData.Statistics
+			if max(len(st.Min), len(st.Max), len(st.MinValue), len(st.MaxValue)) > limit {
+				st.Min, st.Max, st.MinValue, st.MaxValue = nil, nil, nil, nil
+				changed = true
+			}
+		}
+	}
+	if !changed {
+		return nil
+	}
+	b, err := thrift.Marshal(&proto, &md)
+	if err != nil {
+		return err
+	}
+	b = binary.LittleEndian.AppendUint32(b, uint32(len(b)))
+	b = append(b, "PAR1"...)
+	start := size - 8 - footerLen
+	if _, err := f.WriteAt(b, start); err != nil {
+		return err
+	}
+	return f.Truncate(start + int64(len(b)))
 }
 
 func (p *parquetOut[V, R]) Abort() error { return p.a.Abort() }
