@@ -1,6 +1,7 @@
 package data
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -68,6 +69,15 @@ var ErrEmptyCorpus = errors.New("corpus has no non-empty lines")
 // file. If fn returns ErrStop, reading stops and ForEachLine returns the stats so
 // far and no error; any other error from fn is returned as is.
 func ForEachLine(paths []string, opt ReadOptions, fn func(line string) error) (Stats, error) {
+	return ForEachLineContext(context.Background(), paths, opt, fn)
+}
+
+// ForEachLineContext is ForEachLine that stops when ctx is done, even while a
+// read is waiting for data (a FIFO, a pipe, a slow network file system): it then
+// returns the stats so far and an error wrapping ctx.Err(). A read blocked in
+// the kernel that cannot be interrupted (an open(2) of a FIFO with no writer
+// yet) is abandoned: its goroutine closes the file when the call returns.
+func ForEachLineContext(ctx context.Context, paths []string, opt ReadOptions, fn func(line string) error) (Stats, error) {
 	var st Stats
 	files, err := ExpandPaths(paths)
 	if err != nil {
@@ -76,7 +86,10 @@ func ForEachLine(paths []string, opt ReadOptions, fn func(line string) error) (S
 	for _, f := range files {
 		fst := FileStats{Path: f.Path}
 		before := st
-		err := readFile(f, opt, &st, &fst, fn)
+		if err := ctx.Err(); err != nil {
+			return st, fmt.Errorf("read %s: %w", f.Path, err)
+		}
+		err := readFile(ctx, f, opt, &st, &fst, fn)
 		if errors.Is(err, errSkipBinary) {
 			st = before
 			st.Skipped = append(st.Skipped, f.Path+" (binary)")

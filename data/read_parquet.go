@@ -1,6 +1,7 @@
 package data
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -135,6 +136,9 @@ func isShortRead(err error) bool {
 }
 
 func corruptParquet(err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err // the read was interrupted; the file is fine
+	}
 	return fmt.Errorf("corrupt or truncated Parquet file: %v", err)
 }
 

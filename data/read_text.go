@@ -3,11 +3,11 @@ package data
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -67,8 +67,8 @@ func fileFormat(path string, head []byte) (format string, gz bool) {
 }
 
 // readFile reads one corpus file into the sink; errors name the file.
-func readFile(in InputFile, opt ReadOptions, st *Stats, fst *FileStats, fn func(string) error) error {
-	err := readFileInner(in, opt, st, fst, fn)
+func readFile(ctx context.Context, in InputFile, opt ReadOptions, st *Stats, fst *FileStats, fn func(string) error) error {
+	err := readFileInner(ctx, in, opt, st, fst, fn)
 	if err == nil || errors.Is(err, errSkipBinary) {
 		return err
 	}
@@ -79,12 +79,13 @@ func readFile(in InputFile, opt ReadOptions, st *Stats, fst *FileStats, fn func(
 	return fmt.Errorf("read %s: %w", in.Path, err)
 }
 
-func readFileInner(in InputFile, opt ReadOptions, st *Stats, fst *FileStats, fn func(string) error) error {
-	f, err := os.Open(in.Path)
+func readFileInner(ctx context.Context, in InputFile, opt ReadOptions, st *Stats, fst *FileStats, fn func(string) error) error {
+	cf, err := openContext(ctx, in.Path)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
+	defer cf.Close()
+	f := cf.f
 	info, err := f.Stat()
 	if err != nil {
 		return err
@@ -103,11 +104,11 @@ func readFileInner(in InputFile, opt ReadOptions, st *Stats, fst *FileStats, fn 
 		return nil
 	}}
 	if format == formatParquet {
-		return readParquet(f, info.Size(), opt.column(), sink)
+		return readParquet(cf, info.Size(), opt.column(), sink)
 	}
-	var r io.Reader = f
+	var r io.Reader = cf
 	if gz {
-		zr, err := gzip.NewReader(bufio.NewReaderSize(f, 256<<10))
+		zr, err := gzip.NewReader(bufio.NewReaderSize(cf, 256<<10))
 		if err != nil {
 			return fmt.Errorf("not a valid gzip file (%v); decompress it or rename it without .gz", err)
 		}
@@ -127,10 +128,12 @@ func readFileInner(in InputFile, opt ReadOptions, st *Stats, fst *FileStats, fn 
 // folder) and lines longer than MaxLineBytes.
 func forEachRawLine(r io.Reader, explicit bool, fn func(lineNo int64, line []byte) error) error {
 	br := bufio.NewReaderSize(r, 256<<10)
-	peek, err := br.Peek(8 << 10)
-	if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
+	// Sniff what the first read gives (up to 8 KiB), without waiting for more:
+	// a pipe or FIFO may deliver its first lines long before 8 KiB arrive.
+	if _, err := br.Peek(1); err != nil && err != io.EOF {
 		return readErr(err)
 	}
+	peek, _ := br.Peek(min(br.Buffered(), 8<<10))
 	if why := binaryReason(peek); why != "" {
 		if !explicit {
 			return errSkipBinary

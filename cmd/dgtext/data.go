@@ -110,17 +110,15 @@ func convertRun(opts *convertOptions, stdout, stderr io.Writer) error {
 	}
 	start := time.Now()
 	var n int64
-	st, err := data.ForEachLine(opts.In, data.ReadOptions{Column: opts.Column}, func(line string) error {
+	st, err := data.ForEachLineContext(ctx, opts.In, data.ReadOptions{Column: opts.Column}, func(line string) error {
 		n++
-		if n&4095 == 0 {
-			if err := ctx.Err(); err != nil {
-				return fmt.Errorf("interrupted after %d lines; %s was not written", n, opts.Out)
-			}
-		}
 		return w.WriteLine(line)
 	})
 	if err != nil {
 		w.Abort()
+		if ctx.Err() != nil {
+			return fmt.Errorf("interrupted after %d lines; %s was not written", n, opts.Out)
+		}
 		return err
 	}
 	if err := w.Close(); err != nil {

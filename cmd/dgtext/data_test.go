@@ -2,12 +2,15 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/dgtext/dgtext/data"
 )
@@ -189,4 +192,60 @@ func TestStatsPathsText(t *testing.T) {
 	if err := root.Execute(); err == nil {
 		t.Fatal("paths and corpus flags together should be refused")
 	}
+}
+
+// Issue 11 item 5: Ctrl-C stops convert while its input is slow (a FIFO whose
+// writer is silent), and no output is left.
+func TestConvertStopsOnSlowInput(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "slow.txt")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	writer := make(chan *os.File, 1)
+	go func() {
+		w, err := os.OpenFile(fifo, os.O_WRONLY, 0)
+		if err == nil {
+			w.WriteString("one line\nanother\n")
+		}
+		writer <- w
+	}()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out := filepath.Join(dir, "out.parquet")
+	done := make(chan error, 1)
+	go func() {
+		var stdout, stderr bytes.Buffer
+		done <- convertRun(&convertOptions{In: []string{fifo}, Out: out, Ctx: ctx}, &stdout, &stderr)
+	}()
+	time.Sleep(300 * time.Millisecond)
+	cancel()
+	var err error
+	select {
+	case err = <-done:
+	case <-time.After(3 * time.Second):
+		t.Fatal("convert still running 3 s after Ctrl-C")
+	}
+	if w := <-writer; w != nil {
+		w.Close()
+	}
+	if err == nil || !strings.Contains(err.Error(), "interrupted after 2 lines") || !strings.Contains(err.Error(), "was not written") {
+		t.Fatalf("want an 'interrupted after 2 lines ... not written' error, got %v", err)
+	}
+	if names := dirNames(t, dir); len(names) != 1 || names[0] != "slow.txt" {
+		t.Fatalf("folder holds %v after an interrupted convert, want only the input", names)
+	}
+}
+
+func dirNames(t *testing.T, dir string) []string {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	return names
 }
