@@ -17,6 +17,10 @@ type ReadOptions struct {
 	// Column is the Parquet column (or JSON Lines field) holding the text.
 	// Empty means "text". A nested column is written with dots: "meta.text".
 	Column string
+	// ContentHash asks for the SHA-256 of each file's bytes (as stored, before
+	// decompression) in FileStats.SHA256, computed while the file is read.
+	// Caches use it to tell whether a file is still the one they counted.
+	ContentHash bool
 }
 
 func (o ReadOptions) column() string {
@@ -33,6 +37,9 @@ type FileStats struct {
 	Lines       int64  `json:"lines"`              // non-empty lines delivered
 	Empty       int64  `json:"empty_lines"`        // empty lines (or nulls) skipped
 	InvalidUTF8 int64  `json:"invalid_utf8_lines"` // delivered lines that held invalid UTF-8
+	// SHA256 is the hex SHA-256 of the file's bytes, with ReadOptions.ContentHash
+	// and when the file was read to its end; "" otherwise.
+	SHA256 string `json:"sha256,omitempty"`
 }
 
 // Stats describes a read of a corpus.

@@ -3,6 +3,8 @@ package data
 import (
 	"bytes"
 	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -440,5 +442,40 @@ func TestCheckChunkPages(t *testing.T) {
 	m := &format.ColumnMetaData{DataPageOffset: 0, TotalCompressedSize: int64(len(good))}
 	if err := checkChunkPages(bytes.NewReader(good), m); err != nil {
 		t.Fatalf("good page rejected: %v", err)
+	}
+}
+
+// ContentHash reports the SHA-256 of each file's stored bytes, whatever its
+// format, and only for files read to the end.
+func TestContentHash(t *testing.T) {
+	dir := t.TempDir()
+	lines := []string{"alpha", "beta", "gamma"}
+	var paths []string
+	for _, name := range []string{"c.txt", "c.jsonl", "c.parquet"} {
+		p := filepath.Join(dir, name)
+		writeLines(t, p, lines)
+		paths = append(paths, p)
+	}
+	gz := filepath.Join(dir, "c.txt.gz")
+	writeFile(t, gz, gzipped(t, "alpha\nbeta\n"))
+	paths = append(paths, gz)
+	st, err := ForEachLine(paths, ReadOptions{ContentHash: true}, func(string) error { return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range paths {
+		b, _ := os.ReadFile(p)
+		sum := sha256.Sum256(b)
+		if got := st.PerFile[i].SHA256; got != hex.EncodeToString(sum[:]) {
+			t.Errorf("%s: SHA256 %q, want %x", filepath.Base(p), got, sum)
+		}
+	}
+	st, _ = ForEachLine(paths[:1], ReadOptions{}, func(string) error { return nil })
+	if st.PerFile[0].SHA256 != "" {
+		t.Error("hash computed without ContentHash")
+	}
+	st, _ = ForEachLine(paths[:1], ReadOptions{ContentHash: true}, func(string) error { return ErrStop })
+	if st.PerFile[0].SHA256 != "" {
+		t.Error("hash reported for a file not read to its end")
 	}
 }

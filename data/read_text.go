@@ -4,9 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"path/filepath"
 	"sort"
@@ -103,12 +106,39 @@ func readFileInner(ctx context.Context, in InputFile, opt ReadOptions, st *Stats
 		}
 		return nil
 	}}
-	if format == formatParquet {
-		return readParquet(cf, info.Size(), opt.column(), sink)
+	var h hash.Hash
+	var src io.Reader = cf
+	if opt.ContentHash {
+		h = sha256.New()
+		src = io.TeeReader(cf, h)
 	}
-	var r io.Reader = cf
+	if err := readFormat(cf, src, info.Size(), format, gz, in.Explicit, opt, sink); err != nil {
+		return err
+	}
+	if h != nil {
+		// Text formats were hashed as they were read; hash what the parser left
+		// (normally nothing). Parquet is read at random offsets: hash it whole.
+		rest := io.Reader(cf)
+		if format == formatParquet {
+			rest = io.NewSectionReader(cf, 0, info.Size())
+		}
+		if _, err := io.Copy(h, rest); err != nil {
+			return err
+		}
+		fst.SHA256 = hex.EncodeToString(h.Sum(nil))
+	}
+	return nil
+}
+
+// readFormat parses one opened file: cf for random access (Parquet), src for
+// reading it in order (the other formats).
+func readFormat(cf *ctxFile, src io.Reader, size int64, format string, gz, explicit bool, opt ReadOptions, sink *lineSink) error {
+	if format == formatParquet {
+		return readParquet(cf, size, opt.column(), sink)
+	}
+	r := src
 	if gz {
-		zr, err := gzip.NewReader(bufio.NewReaderSize(cf, 256<<10))
+		zr, err := gzip.NewReader(bufio.NewReaderSize(src, 256<<10))
 		if err != nil {
 			return fmt.Errorf("not a valid gzip file (%v); decompress it or rename it without .gz", err)
 		}
@@ -116,9 +146,9 @@ func readFileInner(ctx context.Context, in InputFile, opt ReadOptions, st *Stats
 		r = zr
 	}
 	if format == formatJSONL {
-		return readJSONL(r, in.Explicit, opt.column(), sink)
+		return readJSONL(r, explicit, opt.column(), sink)
 	}
-	return forEachRawLine(r, in.Explicit, func(_ int64, line []byte) error {
+	return forEachRawLine(r, explicit, func(_ int64, line []byte) error {
 		return sink.emit(string(line))
 	})
 }

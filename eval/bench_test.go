@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/dgtext/dgtext/data"
 )
 
 // Benchmarks (not run by plain `go test`):
@@ -299,4 +301,76 @@ func BenchmarkMemory(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkReferenceCache measures what the content-checked cache costs on the
+// 1M-line reference, written to a file:
+//
+//	go test ./eval -run '^$' -bench ReferenceCache -benchtime 3x
+//
+// count-ms: counting the file (no cache); hash-overhead: counting with the
+// SHA-256 computed while reading, relative to counting alone; miss-ms: a cache
+// miss (count, hash, save); hit-ms: a hit checked by content (the files are
+// hashed); trust-ms: a hit with TrustMtime (stamps only). CPU time in the same
+// runs is reported as *-cpu-ms.
+func BenchmarkReferenceCache(b *testing.B) {
+	ref, _ := benchInputs(b)
+	dir := b.TempDir()
+	path := filepath.Join(dir, "ref.txt")
+	if err := os.WriteFile(path, []byte(strings.Join(ref, "\n")+"\n"), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	opt := Options{Orders: benchOrders}
+	timed := func(fn func()) (wall, cpu time.Duration) {
+		runtime.GC()
+		c0, t0 := cpuTime(), time.Now()
+		fn()
+		return time.Since(t0), cpuTime() - c0
+	}
+	count := func(hash bool) {
+		c, err := NewCounter(opt)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := data.ForEachLine([]string{path}, data.ReadOptions{ContentHash: hash}, func(l string) error {
+			c.Add(l)
+			return nil
+		}); err != nil {
+			b.Fatal(err)
+		}
+		c.Stats()
+	}
+	reference := func(ro ReferenceOptions, wantCached bool) {
+		_, info, err := Reference([]string{path}, opt, ro)
+		if err != nil || info.Cached != wantCached {
+			b.Fatalf("cached %v (want %v): %v %s", info.Cached, wantCached, err, info.CacheNote)
+		}
+	}
+	var plain, hashed, miss, hit, trust, plainCPU, hashedCPU, missCPU, hitCPU, trustCPU time.Duration
+	for i := 0; b.Loop(); i++ {
+		cache := filepath.Join(dir, fmt.Sprint("cache", i))
+		w, c := timed(func() { count(false) })
+		plain, plainCPU = plain+w, plainCPU+c
+		w, c = timed(func() { count(true) })
+		hashed, hashedCPU = hashed+w, hashedCPU+c
+		w, c = timed(func() { reference(ReferenceOptions{CacheDir: cache}, false) })
+		miss, missCPU = miss+w, missCPU+c
+		w, c = timed(func() { reference(ReferenceOptions{CacheDir: cache}, true) })
+		hit, hitCPU = hit+w, hitCPU+c
+		w, c = timed(func() { reference(ReferenceOptions{CacheDir: cache, TrustMtime: true}, true) })
+		trust, trustCPU = trust+w, trustCPU+c
+	}
+	n := float64(b.N)
+	ms := func(d time.Duration) float64 { return float64(d.Milliseconds()) / n }
+	b.ReportMetric(ms(plain), "count-ms")
+	b.ReportMetric(ms(plainCPU), "count-cpu-ms")
+	b.ReportMetric(float64(hashed)/float64(plain)-1, "hash-overhead")
+	b.ReportMetric(float64(hashedCPU)/float64(plainCPU)-1, "hash-overhead-cpu")
+	b.ReportMetric(ms(miss), "miss-ms")
+	b.ReportMetric(ms(hit), "hit-ms")
+	b.ReportMetric(ms(hitCPU), "hit-cpu-ms")
+	b.ReportMetric(ms(trust), "trust-ms")
+	b.ReportMetric(ms(trustCPU), "trust-cpu-ms")
+	b.ReportMetric(0, "ns/op")
+	b.Logf("reference %d lines, %.1f MiB", len(ref), float64(len(strings.Join(ref, "\n")))/(1<<20))
 }

@@ -36,12 +36,20 @@ type ReferenceOptions struct {
 	Read     data.ReadOptions // reader options (Parquet column)
 	CacheDir string           // cache folder; "" means DefaultCacheDir()
 	NoCache  bool             // neither read nor write the cache
+	// TrustMtime uses a cache entry when each file's path, size, modification
+	// time and first and last 64 KiB match it, without reading the files whole.
+	// It is faster on large references, and wrong after an edit in place that
+	// keeps the size and the modification time (cp -p, rsync -t, some editors).
+	// By default a cache entry is used only when the SHA-256 of every file's
+	// content matches.
+	TrustMtime bool
 }
 
 // ReferenceInfo tells what Reference did.
 type ReferenceInfo struct {
 	Files     []string   // the files the reference paths expand to
 	Cached    bool       // statistics came from the cache
+	Check     string     // how a cached entry was checked: "content" (SHA-256) or "mtime"
 	CachePath string     // cache file read or written; "" with NoCache
 	CacheNote string     // why the cache was not used or not written; "" if it was
 	Read      data.Stats // reader statistics when the files were read (zero when cached)
@@ -49,11 +57,13 @@ type ReferenceInfo struct {
 
 // Reference returns the statistics of the lines of paths (files, folders, globs of
 // text, .gz, Parquet or JSON Lines, as data.ForEachLine reads them). Unless
-// ro.NoCache, they are kept in the cache folder keyed by the files (path, size,
-// modification time and a hash of their first and last 64 KiB), the options and the
-// Parquet column: a later call with unchanged files loads them instead of recounting.
-// A cache file that is stale, unreadable or corrupt is rebuilt, never used; failing
-// to write the cache is not an error (see ReferenceInfo.CacheNote).
+// ro.NoCache, they are kept in the cache folder, one entry per file set, options
+// and Parquet column. An entry records the SHA-256 of every file's content
+// (computed while the files are counted) and is used by a later call only when
+// the files still hash the same, or, with ro.TrustMtime, when their size,
+// modification time and first and last 64 KiB are unchanged. A cache file that
+// is stale, unreadable or corrupt is rebuilt, never used; failing to write the
+// cache is not an error (see ReferenceInfo.CacheNote).
 func Reference(paths []string, opt Options, ro ReferenceOptions) (*Stats, ReferenceInfo, error) {
 	var info ReferenceInfo
 	o, err := opt.normalize()
@@ -67,7 +77,7 @@ func Reference(paths []string, opt Options, ro ReferenceOptions) (*Stats, Refere
 	for _, f := range files {
 		info.Files = append(info.Files, f.Path)
 	}
-	var ident string
+	var key, stamp string
 	if !ro.NoCache {
 		dir := ro.CacheDir
 		if dir == "" {
@@ -76,18 +86,27 @@ func Reference(paths []string, opt Options, ro ReferenceOptions) (*Stats, Refere
 			}
 		}
 		var name string
-		name, ident, err = cacheIdentity(info.Files, o, ro.Read)
+		name, key, stamp, err = cacheIdentity(info.Files, o, ro.Read)
 		if err != nil {
 			return nil, info, fmt.Errorf("reference: %w", err)
 		}
 		info.CachePath = filepath.Join(dir, "eval", name)
 		s, tag, err := loadStats(info.CachePath)
 		switch {
-		case err == nil && tag == ident:
-			info.Cached = true
-			return s, info, nil
 		case err == nil:
-			info.CacheNote = "cache is stale (reference files changed); recounted"
+			ok, note, err := cacheMatches(tag, key, stamp, info.Files, ro.TrustMtime)
+			if err != nil {
+				return nil, info, fmt.Errorf("reference: %w", err)
+			}
+			if ok {
+				info.Cached = true
+				info.Check = "content"
+				if ro.TrustMtime {
+					info.Check = "mtime"
+				}
+				return s, info, nil
+			}
+			info.CacheNote = note
 		case errors.Is(err, fs.ErrNotExist):
 		default:
 			info.CacheNote = fmt.Sprintf("cache unusable (%v); recounted", err)
@@ -97,7 +116,9 @@ func Reference(paths []string, opt Options, ro ReferenceOptions) (*Stats, Refere
 	if err != nil {
 		return nil, info, err
 	}
-	info.Read, err = data.ForEachLine(paths, ro.Read, func(line string) error {
+	read := ro.Read
+	read.ContentHash = !ro.NoCache
+	info.Read, err = data.ForEachLine(paths, read, func(line string) error {
 		c.Add(line)
 		return nil
 	})
@@ -109,19 +130,55 @@ func Reference(paths []string, opt Options, ro ReferenceOptions) (*Stats, Refere
 		return s, info, nil
 	}
 	// Only cache what was read from files that did not change meanwhile.
-	_, after, err := cacheIdentity(info.Files, o, ro.Read)
-	if err != nil || after != ident {
+	_, _, after, err := cacheIdentity(info.Files, o, ro.Read)
+	if err != nil || after != stamp {
 		info.CacheNote = joinNote(info.CacheNote, "reference files changed while being read; not cached")
+		return s, info, nil
+	}
+	sums := map[string]string{}
+	for _, f := range info.Read.PerFile {
+		sums[f.Path] = f.SHA256
+	}
+	content, err := contentIdentity(info.Files, sums)
+	if err != nil {
+		info.CacheNote = joinNote(info.CacheNote, fmt.Sprintf("not cached: %v", err))
 		return s, info, nil
 	}
 	if err := os.MkdirAll(filepath.Dir(info.CachePath), 0o755); err != nil {
 		info.CacheNote = joinNote(info.CacheNote, fmt.Sprintf("not cached: %v", err))
 		return s, info, nil
 	}
-	if err := saveStats(info.CachePath, s, ident); err != nil {
+	if err := saveStats(info.CachePath, s, key+stamp+contentMarker+content); err != nil {
 		info.CacheNote = joinNote(info.CacheNote, fmt.Sprintf("not cached: %v", err))
 	}
 	return s, info, nil
+}
+
+// contentMarker separates a cache tag's file stamps from its content hashes.
+const contentMarker = "content\n"
+
+// cacheMatches tells whether a cache entry with tag describes the files now,
+// and if not, why (a note for the user). By default the files are hashed and
+// compared with the recorded content; with trustMtime their stamps are.
+func cacheMatches(tag, key, stamp string, files []string, trustMtime bool) (bool, string, error) {
+	head, content, ok := strings.Cut(tag, contentMarker)
+	if !ok || !strings.HasPrefix(head, key) {
+		return false, "cache entry from an older dgtext; recounted", nil
+	}
+	if trustMtime {
+		if head == key+stamp {
+			return true, "", nil
+		}
+		return false, "cache is stale (reference files changed); recounted", nil
+	}
+	now, err := contentIdentity(files, nil)
+	if err != nil {
+		return false, "", err
+	}
+	if now == content {
+		return true, "", nil
+	}
+	return false, "cache is stale (reference content changed); recounted", nil
 }
 
 func joinNote(a, b string) string {
@@ -131,36 +188,68 @@ func joinNote(a, b string) string {
 	return a + "; " + b
 }
 
-// cacheIdentity returns the cache file name for files read with opt and ro (one
-// entry per file set and options, so stale entries are overwritten, not piled up) and
-// the full identity stored in it, which also covers each file's size, modification
-// time and a hash of its first and last 64 KiB.
-func cacheIdentity(files []string, opt Options, ro data.ReadOptions) (name, ident string, err error) {
+// cacheIdentity returns, for files read with opt and ro, the cache file name
+// (one entry per file set and options, so stale entries are overwritten, not
+// piled up), the key that the entry's tag starts with, and the files' stamps:
+// size, modification time and a hash of their first and last 64 KiB.
+func cacheIdentity(files []string, opt Options, ro data.ReadOptions) (name, key, stamp string, err error) {
 	column := ro.Column
 	if column == "" {
 		column = "text"
 	}
-	var key strings.Builder
-	fmt.Fprintf(&key, "dgtext eval reference v%d\n%v\ncolumn=%q\n", storeVersion, opt, column)
-	var full strings.Builder
+	var k strings.Builder
+	fmt.Fprintf(&k, "dgtext eval reference v%d\n%v\ncolumn=%q\n", storeVersion, opt, column)
+	var st strings.Builder
 	for _, f := range files {
 		abs, err := filepath.Abs(f)
 		if err != nil {
-			return "", "", err
+			return "", "", "", err
 		}
-		fmt.Fprintf(&key, "file %q\n", abs)
-		st, err := os.Stat(abs)
+		fmt.Fprintf(&k, "file %q\n", abs)
+		info, err := os.Stat(abs)
 		if err != nil {
-			return "", "", err
+			return "", "", "", err
 		}
-		sum, err := headTailHash(abs, st.Size())
+		sum, err := headTailHash(abs, info.Size())
 		if err != nil {
-			return "", "", err
+			return "", "", "", err
 		}
-		fmt.Fprintf(&full, "%q size=%d mtime=%d sample=%s\n", abs, st.Size(), st.ModTime().UnixNano(), sum)
+		fmt.Fprintf(&st, "%q size=%d mtime=%d sample=%s\n", abs, info.Size(), info.ModTime().UnixNano(), sum)
 	}
-	h := sha256.Sum256([]byte(key.String()))
-	return "ref-" + hex.EncodeToString(h[:16]) + ".ngrams", key.String() + full.String(), nil
+	h := sha256.Sum256([]byte(k.String()))
+	return "ref-" + hex.EncodeToString(h[:16]) + ".ngrams", k.String(), st.String(), nil
+}
+
+// contentIdentity lists the SHA-256 of each file's content, taken from sums
+// (path as listed -> hex digest, as the reader reported them) or, for files
+// missing there, by reading the file.
+func contentIdentity(files []string, sums map[string]string) (string, error) {
+	var b strings.Builder
+	for _, f := range files {
+		sum := sums[f]
+		if sum == "" {
+			var err error
+			if sum, err = fileSHA256(f); err != nil {
+				return "", err
+			}
+		}
+		fmt.Fprintf(&b, "%s\n", sum)
+	}
+	return b.String(), nil
+}
+
+// fileSHA256 returns the hex SHA-256 of a file's bytes.
+func fileSHA256(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("hash %s: %w", path, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // headTailHash hashes the first and last 64 KiB of a file.

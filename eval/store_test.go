@@ -304,3 +304,77 @@ func TestScore(t *testing.T) {
 		}
 	}
 }
+
+// Issue 11 item 9: a reference edited in place with its size and modification
+// time kept (cp -p, rsync -t), in the middle where the head/tail sample does not
+// look, is recounted by default; --cache-trust-mtime (TrustMtime) opts out.
+func TestReferenceCacheInPlaceEdit(t *testing.T) {
+	dir := t.TempDir()
+	ref := filepath.Join(dir, "ref.txt")
+	r := rand.New(rand.NewPCG(21, 22))
+	var lines []string
+	for size := 0; size < 400<<10; { // well past the 2 x 64 KiB sample
+		lines = append(lines, "x"+randLines(r, 1, []rune("abcdefgh ij"), 60)[0])
+		size += len(lines[len(lines)-1]) + 1
+	}
+	write := func() {
+		if err := os.WriteFile(ref, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write()
+	opt := Options{Orders: []int{1, 4}}
+	ro := ReferenceOptions{CacheDir: filepath.Join(dir, "cache")}
+	if _, info, err := Reference([]string{ref}, opt, ro); err != nil || info.Cached {
+		t.Fatalf("first call: %+v %v", info, err)
+	}
+	if _, info, err := Reference([]string{ref}, opt, ro); err != nil || !info.Cached || info.Check != "content" {
+		t.Fatalf("unchanged file not served from the cache: %+v %v", info, err)
+	}
+
+	// Edit the middle, same size, same modification time.
+	before, _ := os.Stat(ref)
+	mid := len(lines) / 2
+	for i := mid; i < mid+50; i++ {
+		lines[i] = strings.Repeat("z", len(lines[i]))
+	}
+	write()
+	if err := os.Chtimes(ref, before.ModTime(), before.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	if after, _ := os.Stat(ref); after.Size() != before.Size() || !after.ModTime().Equal(before.ModTime()) {
+		t.Fatal("the edit changed the size or the modification time")
+	}
+	want, _ := Count(lines, opt)
+	got, info, err := Reference([]string{ref}, opt, ro)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Cached {
+		t.Fatal("an in-place edit with size and mtime kept was served from the cache")
+	}
+	if !strings.Contains(info.CacheNote, "content changed") {
+		t.Errorf("note %q should say the content changed", info.CacheNote)
+	}
+	sameStats(t, want, got)
+
+	// The opt-out trusts stamps: a second same-stamp edit is not seen.
+	lines[mid] = strings.Repeat("y", len(lines[mid]))
+	write()
+	os.Chtimes(ref, before.ModTime(), before.ModTime())
+	trust := ro
+	trust.TrustMtime = true
+	if _, info, err := Reference([]string{ref}, opt, trust); err != nil || !info.Cached || info.Check != "mtime" {
+		t.Fatalf("TrustMtime: %+v %v", info, err)
+	}
+	// Touching a file without changing it keeps the entry (by content).
+	future := time.Now().Add(time.Hour)
+	os.Chtimes(ref, future, future)
+	if _, info, err := Reference([]string{ref}, opt, ro); err != nil || info.Cached {
+		t.Fatalf("changed content after a touch: %+v %v", info, err)
+	}
+	os.Chtimes(ref, before.ModTime(), before.ModTime())
+	if _, info, err := Reference([]string{ref}, opt, ro); err != nil || !info.Cached {
+		t.Fatalf("touched but unchanged file recounted: %+v %v", info, err)
+	}
+}

@@ -21,15 +21,16 @@ func init() { register(newEvalCmd) }
 
 // evalOptions holds the flags of "dgtext eval".
 type evalOptions struct {
-	Samples   []string
-	Reference []string
-	Orders    []int
-	SeqLen    int
-	Words     bool
-	JSON      bool
-	NoCache   bool
-	CacheDir  string
-	Corpus    corpusFlags
+	Samples    []string
+	Reference  []string
+	Orders     []int
+	SeqLen     int
+	Words      bool
+	JSON       bool
+	NoCache    bool
+	TrustMtime bool
+	CacheDir   string
+	Corpus     corpusFlags
 	// CorpusSet is true when a corpus flag other than --column was given.
 	CorpusSet bool
 }
@@ -48,10 +49,13 @@ probabilities are counts over totals; JS = ½[KL(P‖M) + KL(Q‖M)] / ln 2 in b
 
 The reference is --reference (files, folders or globs of text, .gz, Parquet or
 JSONL) or, without it, the evaluation split of --corpus. Reference statistics are
-cached (in $` + eval.CacheDirEnv + `, else $XDG_CACHE_HOME/dgtext or ~/.cache/dgtext) keyed by
-the files' path, size, modification time and content sample and by the options;
-changed files are recounted and a corrupt cache file is rebuilt. --no-cache
-neither reads nor writes the cache.
+cached (in $` + eval.CacheDirEnv + `, else $XDG_CACHE_HOME/dgtext or ~/.cache/dgtext), one
+entry per file set and options. An entry is used only when the SHA-256 of every
+reference file matches the one computed when it was counted, so any edit is
+recounted; a corrupt cache file is rebuilt. --cache-trust-mtime skips reading the
+files on a cache hit and trusts their path, size, modification time and first and
+last 64 KiB instead: faster on large references, but blind to edits in place that
+keep size and mtime (cp -p, rsync -t). --no-cache neither reads nor writes the cache.
 
 With --json, stdout holds only
   {"samples": <lines>, "reference": <lines>, "js": {"4": <float>, "6": <float>}, ...}`,
@@ -74,6 +78,7 @@ With --json, stdout holds only
 	fl.BoolVar(&opts.Words, "words", false, "word n-grams (lower-cased, split on white space) instead of character n-grams")
 	fl.BoolVar(&opts.JSON, "json", false, "print the result as JSON, and nothing else, on stdout")
 	fl.BoolVar(&opts.NoCache, "no-cache", false, "neither read nor write the reference statistics cache")
+	fl.BoolVar(&opts.TrustMtime, "cache-trust-mtime", false, "use a cached reference when the files' size and mtime match, without hashing their content")
 	fl.StringVar(&opts.CacheDir, "cache-dir", "", "cache folder (default $"+eval.CacheDirEnv+", else the user cache folder)/dgtext")
 	opts.Corpus.addTo(cmd)
 	_ = cmd.MarkFlagRequired("samples")
@@ -135,13 +140,17 @@ func evalRun(opts *evalOptions, stdout, stderr io.Writer) error {
 	}
 
 	t0 := time.Now()
-	ref, info, err := eval.Reference(refPaths, opt, eval.ReferenceOptions{Read: readOpt, CacheDir: opts.CacheDir, NoCache: opts.NoCache})
+	ref, info, err := eval.Reference(refPaths, opt, eval.ReferenceOptions{Read: readOpt, CacheDir: opts.CacheDir, NoCache: opts.NoCache, TrustMtime: opts.TrustMtime})
 	if err != nil {
 		return err
 	}
 	how := fmt.Sprintf("counted in %.2fs", time.Since(t0).Seconds())
 	if info.Cached {
-		how = "loaded from " + info.CachePath
+		check := "content checked by SHA-256"
+		if info.Check == "mtime" {
+			check = "size and mtime trusted"
+		}
+		how = fmt.Sprintf("loaded from %s, %s, in %.2fs", info.CachePath, check, time.Since(t0).Seconds())
 	} else if info.CachePath != "" && info.CacheNote == "" {
 		how += ", cached in " + info.CachePath
 	}
