@@ -342,7 +342,7 @@ func loadVars(vs *nn.VarStore, prefix string, arrays map[string]torch.Array, dir
 func copyArray(p *ts.Tensor, a torch.Array, name, dir string) error {
 	want := p.MustSize()
 	if !sameShape(want, a.Shape) {
-		return fmt.Errorf("%s: tensor %s has shape %v, the architecture needs %v (e.g. model vocab %d vs charmap)", dir, name, a.Shape, want, lastDim(a.Shape))
+		return fmt.Errorf("%s: tensor %s has shape %v, but the architecture in manifest.json needs %v; model.safetensors and manifest.json come from different models (was one of them replaced or edited?)", dir, name, a.Shape, want)
 	}
 	for _, v := range a.Data {
 		if !finite(float64(v)) {
@@ -356,13 +356,6 @@ func copyArray(p *ts.Tensor, a torch.Array, name, dir string) error {
 	ts.NoGrad(func() { p.Copy_(src) })
 	src.MustDrop()
 	return nil
-}
-
-func lastDim(s []int64) int64 {
-	if len(s) == 0 {
-		return 0
-	}
-	return s[len(s)-1]
 }
 
 func sameShape(a, b []int64) bool {
