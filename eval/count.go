@@ -11,8 +11,17 @@ import (
 	"unsafe"
 )
 
-// chunkLines is the number of lines handed to the workers at once.
+// chunkLines is the most lines handed to the workers at once.
 var chunkLines = 1 << 15
+
+// chunkPositions bounds the positions (lines x sequence length) of a chunk, and
+// with it the packed keys the workers hold: 32768 lines of the default 32
+// characters, 8 MiB of keys. Without it a chunk of 32768 lines at --seq-len 65536
+// held 16 GiB.
+const chunkPositions = 1 << 20
+
+// chunkFor returns how many lines of seqLen positions make one chunk.
+func chunkFor(seqLen int) int { return max(1, min(chunkLines, chunkPositions/seqLen)) }
 
 // Count counts the n-grams of lines.
 func Count(lines []string, opt Options) (*Stats, error) {
@@ -51,6 +60,7 @@ type Counter struct {
 	owner [numParts]int // worker that owns each partition
 	ws    []*worker
 
+	chunk      int // lines per chunk (chunkFor the sequence length)
 	buf, spare []string
 	inflight   chan struct{}
 	started    bool
@@ -110,8 +120,9 @@ func NewCounter(opt Options) (*Counter, error) {
 	for p := range c.owner {
 		c.owner[p] = p % c.nw
 	}
-	c.buf = make([]string, 0, chunkLines)
-	c.spare = make([]string, 0, chunkLines)
+	c.chunk = chunkFor(o.SeqLen)
+	c.buf = make([]string, 0, c.chunk)
+	c.spare = make([]string, 0, c.chunk)
 	return c, nil
 }
 
@@ -122,7 +133,7 @@ func (c *Counter) Add(line string) {
 		panic("eval: Counter.Add called after Counter.Stats")
 	}
 	c.buf = append(c.buf, line)
-	if len(c.buf) == chunkLines {
+	if len(c.buf) == c.chunk {
 		c.flush()
 	}
 }
