@@ -85,11 +85,28 @@ func ForEachLine(paths []string, opt ReadOptions, fn func(line string) error) (S
 // the kernel that cannot be interrupted (an open(2) of a FIFO with no writer
 // yet) is abandoned: its goroutine closes the file when the call returns.
 func ForEachLineContext(ctx context.Context, paths []string, opt ReadOptions, fn func(line string) error) (Stats, error) {
-	var st Stats
 	files, err := ExpandPaths(paths)
 	if err != nil {
-		return st, err
+		return Stats{}, err
 	}
+	return forEachFile(ctx, files, strings.Join(paths, ", "), opt, fn)
+}
+
+// ForEachLineFiles is ForEachLineContext for files already listed by
+// ExpandPaths (binary files found in folders are skipped, as there).
+func ForEachLineFiles(ctx context.Context, files []InputFile, opt ReadOptions, fn func(line string) error) (Stats, error) {
+	if len(files) == 0 {
+		return Stats{}, errors.New("no input files")
+	}
+	names := make([]string, len(files))
+	for i, f := range files {
+		names[i] = f.Path
+	}
+	return forEachFile(ctx, files, strings.Join(names, ", "), opt, fn)
+}
+
+func forEachFile(ctx context.Context, files []InputFile, what string, opt ReadOptions, fn func(line string) error) (Stats, error) {
+	var st Stats
 	for _, f := range files {
 		fst := FileStats{Path: f.Path}
 		before := st
@@ -112,7 +129,7 @@ func ForEachLineContext(ctx context.Context, paths []string, opt ReadOptions, fn
 		}
 	}
 	if st.Lines == 0 {
-		msg := fmt.Sprintf("%s: %d files read, %d empty lines", strings.Join(paths, ", "), st.Files, st.Empty)
+		msg := fmt.Sprintf("%s: %d files read, %d empty lines", what, st.Files, st.Empty)
 		if len(st.Skipped) > 0 {
 			msg += "; skipped " + strings.Join(st.Skipped, ", ")
 		}

@@ -1,13 +1,16 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -30,7 +33,12 @@ type evalOptions struct {
 	NoCache    bool
 	TrustMtime bool
 	CacheDir   string
-	Corpus     corpusFlags
+	// Step picks the rows of dgtext sample files (refine and sample outputs) to
+	// score: "" or "last" (each file's last saved step), "all", or a step number.
+	Step string
+	// StepSet is true when --step was given.
+	StepSet bool
+	Corpus  corpusFlags
 	// CorpusSet is true when a corpus flag other than --column was given.
 	CorpusSet bool
 }
@@ -57,6 +65,11 @@ files on a cache hit and trusts their path, size, modification time and first an
 last 64 KiB instead: faster on large references, but blind to edits in place that
 keep size and mtime (cp -p, rsync -t). --no-cache neither reads nor writes the cache.
 
+Sample files written by dgtext refine hold one row per sample and saved step
+(step 0 is G(z)). By default eval scores each such file's last saved step and says
+so; --step N scores step N, --step all every row together. Plain text and
+corpus files are scored whole.
+
 With --json, stdout holds only
   {"samples": <lines>, "reference": <lines>, "js": {"4": <float>, "6": <float>}, ...}`,
 		Example: `  dgtext eval --samples samples.parquet --reference heldout-00013.txt --json
@@ -67,6 +80,7 @@ With --json, stdout holds only
 			for _, f := range []string{"corpus", "data-dir", "split", "train-files", "eval-files"} {
 				opts.CorpusSet = opts.CorpusSet || cmd.Flags().Changed(f)
 			}
+			opts.StepSet = cmd.Flags().Changed("step")
 			return evalRun(opts, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
@@ -74,6 +88,7 @@ With --json, stdout holds only
 	fl.StringSliceVar(&opts.Samples, "samples", nil, "generated samples: files, folders or globs of text, .gz, Parquet or JSONL")
 	fl.StringSliceVar(&opts.Reference, "reference", nil, "reference corpus: files, folders or globs (default: the eval split of --corpus)")
 	fl.IntSliceVarP(&opts.Orders, "orders", "n", slices.Clone(eval.DefaultOrders), "n-gram orders, e.g. 4,6 or 1,2,3,4,6")
+	fl.StringVar(&opts.Step, "step", "last", "rows of refine/sample outputs to score: last (each file's last saved step), all, or a step number")
 	fl.IntVar(&opts.SeqLen, "seq-len", eval.DefaultSeqLen, "characters per line: longer lines are cut, shorter ones padded with '`'")
 	fl.BoolVar(&opts.Words, "words", false, "word n-grams (lower-cased, split on white space) instead of character n-grams")
 	fl.BoolVar(&opts.JSON, "json", false, "print the result as JSON, and nothing else, on stdout")
@@ -93,6 +108,7 @@ type evalResult struct {
 	SeqLen         int                `json:"seq_len"`
 	Words          bool               `json:"words"`
 	SampleFiles    []string           `json:"sample_files"`
+	SampleSteps    []sampleStepUse    `json:"sample_steps,omitempty"`
 	ReferenceFiles []string           `json:"reference_files"`
 	Cached         bool               `json:"reference_cached"`
 	Seconds        float64            `json:"seconds"`
@@ -130,13 +146,16 @@ func evalRun(opts *evalOptions, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("%w (check -n and --seq-len)", err)
 	}
-	sampleRead, err := data.ForEachLine(opts.Samples, readOpt, func(line string) error {
-		counter.Add(line)
-		return nil
-	})
+	sampleRead, steps, err := countSamples(opts, readOpt, counter)
 	samples := counter.Stats()
 	if err != nil {
-		return fmt.Errorf("samples: %w", err)
+		return err
+	}
+	if samples.Lines() == 0 {
+		return fmt.Errorf("samples: %s: %w", strings.Join(opts.Samples, ", "), data.ErrEmptyCorpus)
+	}
+	for _, u := range steps {
+		fmt.Fprintf(stderr, "dgtext eval: samples: %s\n", u.describe())
 	}
 
 	t0 := time.Now()
@@ -175,6 +194,10 @@ func evalRun(opts *evalOptions, stdout, stderr io.Writer) error {
 	for _, f := range sampleRead.PerFile {
 		res.SampleFiles = append(res.SampleFiles, f.Path)
 	}
+	for _, u := range steps {
+		res.SampleFiles = append(res.SampleFiles, u.File)
+	}
+	res.SampleSteps = steps
 	orders := make([]int, 0, len(js))
 	for n, v := range js {
 		res.JS[strconv.Itoa(n)] = v
@@ -191,11 +214,123 @@ func evalRun(opts *evalOptions, stdout, stderr io.Writer) error {
 	if opts.Words {
 		what = fmt.Sprintf("word n-grams of lines cut to %d characters", res.SeqLen)
 	}
-	fmt.Fprintf(stdout, "samples    %d lines\nreference  %d lines\n%s\n\n", res.Samples, res.Reference, what)
+	fmt.Fprintf(stdout, "samples    %d lines%s\nreference  %d lines\n%s\n\n", res.Samples, stepNote(steps), res.Reference, what)
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "n\tJS (bits)\tsample n-grams\treference n-grams\n")
 	for _, n := range orders {
 		fmt.Fprintf(tw, "%d\t%.6f\t%d distinct\t%d distinct\n", n, js[n], samples.Distinct(n), ref.Distinct(n))
 	}
 	return tw.Flush()
+}
+
+// sampleStepUse says which rows of one dgtext sample file were scored.
+type sampleStepUse struct {
+	File  string `json:"file"`
+	Steps []int  `json:"steps"`          // the steps the file holds
+	Step  *int   `json:"step,omitempty"` // the step scored; absent with --step all
+	Rows  int    `json:"rows"`           // rows scored
+	Of    int    `json:"of"`             // rows in the file
+	Last  bool   `json:"-"`              // Step is the default (the last step)
+}
+
+func (u sampleStepUse) describe() string {
+	steps := joinInts(u.Steps)
+	switch {
+	case u.Step == nil:
+		return fmt.Sprintf("%s: every step together (%s): %d rows", u.File, steps, u.Rows)
+	case u.Last && len(u.Steps) > 1:
+		return fmt.Sprintf("%s: step %d, the last of steps %s: %d of %d rows (--step N for another, --step all for every row)", u.File, *u.Step, steps, u.Rows, u.Of)
+	}
+	return fmt.Sprintf("%s: step %d (steps %s): %d of %d rows", u.File, *u.Step, steps, u.Rows, u.Of)
+}
+
+// stepNote is the table's remark on which steps were scored.
+func stepNote(steps []sampleStepUse) string {
+	if len(steps) == 0 {
+		return ""
+	}
+	var parts []string
+	for _, u := range steps {
+		if u.Step == nil {
+			parts = append(parts, filepath.Base(u.File)+": every step")
+		} else {
+			parts = append(parts, fmt.Sprintf("%s: step %d", filepath.Base(u.File), *u.Step))
+		}
+	}
+	return " (" + strings.Join(parts, ", ") + ")"
+}
+
+func joinInts(v []int) string {
+	s := make([]string, len(v))
+	for i, x := range v {
+		s[i] = strconv.Itoa(x)
+	}
+	return strings.Join(s, ", ")
+}
+
+// countSamples adds the samples to counter: plain text and corpus files whole,
+// dgtext sample files (refine and sample outputs) at the step --step picks.
+func countSamples(opts *evalOptions, readOpt data.ReadOptions, counter *eval.Counter) (data.Stats, []sampleStepUse, error) {
+	want, all := -1, false
+	switch opts.Step {
+	case "", "last":
+	case "all":
+		all = true
+	default:
+		n, err := strconv.Atoi(opts.Step)
+		if err != nil || n < 0 {
+			return data.Stats{}, nil, fmt.Errorf("--step %q: give last, all or a step number (0 = the unrefined samples)", opts.Step)
+		}
+		want = n
+	}
+	files, err := data.ExpandPaths(opts.Samples)
+	if err != nil {
+		return data.Stats{}, nil, fmt.Errorf("samples: %w", err)
+	}
+	var plain []data.InputFile
+	var uses []sampleStepUse
+	for _, f := range files {
+		if !data.IsSampleFile(f.Path) {
+			plain = append(plain, f)
+			continue
+		}
+		rows, err := data.ReadSamples(f.Path)
+		if err != nil {
+			return data.Stats{}, nil, fmt.Errorf("samples: %w", err)
+		}
+		u := sampleStepUse{File: f.Path, Steps: data.SampleSteps(rows), Of: len(rows)}
+		if len(rows) == 0 {
+			return data.Stats{}, nil, fmt.Errorf("samples: %s holds no samples", f.Path)
+		}
+		if !all {
+			step := want
+			if step < 0 {
+				step, u.Last = u.Steps[len(u.Steps)-1], true
+			} else if !slices.Contains(u.Steps, step) {
+				return data.Stats{}, nil, fmt.Errorf("--step %d: %s holds steps %s", step, f.Path, joinInts(u.Steps))
+			}
+			u.Step = &step
+		}
+		for _, r := range rows {
+			if (all || r.Step == *u.Step) && r.Text != "" {
+				counter.Add(r.Text)
+				u.Rows++
+			}
+		}
+		uses = append(uses, u)
+	}
+	if opts.StepSet && len(uses) == 0 {
+		return data.Stats{}, nil, fmt.Errorf("--step %s: no sample file has steps (only Parquet or JSONL written by dgtext refine or sample do); drop --step to score the files whole", opts.Step)
+	}
+	var st data.Stats
+	if len(plain) > 0 {
+		st, err = data.ForEachLineFiles(context.Background(), plain, readOpt, func(line string) error {
+			counter.Add(line)
+			return nil
+		})
+		if err != nil && !(errors.Is(err, data.ErrEmptyCorpus) && len(uses) > 0) {
+			return st, uses, fmt.Errorf("samples: %w", err)
+		}
+	}
+	return st, uses, nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -200,5 +201,75 @@ func TestEvalBadInput(t *testing.T) {
 	var res evalResult
 	if err := json.Unmarshal(out.Bytes(), &res); err != nil || res.JS["1"] != 0 || res.JS["2"] != 0 || res.Samples != 2 {
 		t.Errorf("identical samples and reference: %+v, %v", res, err)
+	}
+}
+
+// Issue 11 item 10: eval on a refine output scores one saved step (the last by
+// default, --step N, or --step all) and says which; it used to count every
+// step together.
+func TestEvalStepOfRefineOutput(t *testing.T) {
+	dir := t.TempDir()
+	s10, s13 := readShard(t, evalShard(t, "00010")), evalShard(t, "00013")
+	base, refined := s10[:300], s10[300:600]
+	for _, ext := range []string{".parquet", ".jsonl"} {
+		out := filepath.Join(dir, "refined"+ext)
+		w, err := data.CreateSampleWriter(out, data.WriterOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for step, texts := range map[int][]string{0: base, 5: refined} {
+			for i, s := range texts {
+				if err := w.Write(data.Sample{ID: int64(i), Text: s, Method: "dgflow", Step: step, Seed: 1}); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		score := func(lines []string) map[string]float64 {
+			p := filepath.Join(dir, "plain.txt")
+			os.WriteFile(p, []byte(strings.Join(lines, "\n")+"\n"), 0o644)
+			return runEvalJSON(t, &evalOptions{Samples: []string{p}, Reference: []string{s13}, Orders: []int{4}, SeqLen: 32, NoCache: true}).JS
+		}
+		run := func(step string) (evalResult, string) {
+			opts := &evalOptions{Samples: []string{out}, Reference: []string{s13}, Orders: []int{4}, SeqLen: 32, NoCache: true,
+				Step: step, StepSet: step != "", JSON: true}
+			var stdout, stderr bytes.Buffer
+			if err := evalRun(opts, &stdout, &stderr); err != nil {
+				t.Fatalf("%s --step %q: %v", ext, step, err)
+			}
+			var res evalResult
+			if err := json.Unmarshal(stdout.Bytes(), &res); err != nil {
+				t.Fatal(err)
+			}
+			return res, stderr.String()
+		}
+
+		res, log := run("")
+		if res.Samples != 300 || res.JS["4"] != score(refined)["4"] {
+			t.Errorf("%s default: %d samples, JS-4 %v; want the last step's 300 rows, JS-4 %v", ext, res.Samples, res.JS["4"], score(refined)["4"])
+		}
+		if !strings.Contains(log, "step 5, the last of steps 0, 5: 300 of 600 rows") {
+			t.Errorf("%s default: stderr does not say what was counted:\n%s", ext, log)
+		}
+		if len(res.SampleSteps) != 1 || res.SampleSteps[0].Step == nil || *res.SampleSteps[0].Step != 5 {
+			t.Errorf("%s default: JSON sample_steps %+v", ext, res.SampleSteps)
+		}
+		if res, _ := run("0"); res.Samples != 300 || res.JS["4"] != score(base)["4"] {
+			t.Errorf("%s --step 0: %d samples, JS-4 %v, want %v", ext, res.Samples, res.JS["4"], score(base)["4"])
+		}
+		if res, log := run("all"); res.Samples != 600 || !strings.Contains(log, "every step together") {
+			t.Errorf("%s --step all: %d samples; %s", ext, res.Samples, log)
+		}
+		err = evalRun(&evalOptions{Samples: []string{out}, Reference: []string{s13}, Orders: []int{4}, SeqLen: 32, NoCache: true, Step: "7", StepSet: true}, io.Discard, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), "holds steps 0, 5") {
+			t.Errorf("%s --step 7: %v", ext, err)
+		}
+	}
+	// --step on plain text is refused, not ignored.
+	err := evalRun(&evalOptions{Samples: []string{s13}, Reference: []string{s13}, Orders: []int{4}, SeqLen: 32, NoCache: true, Step: "3", StepSet: true}, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "no sample file has steps") {
+		t.Errorf("--step on a text file: %v", err)
 	}
 }
