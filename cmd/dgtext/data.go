@@ -7,10 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -57,15 +55,15 @@ them, in order, to one output file chosen by extension:
 
 Empty lines are skipped and invalid UTF-8 is replaced by U+FFFD; both are counted.
 The output is written to a temporary file and renamed into place only on success,
-so an interrupted run (Ctrl-C) leaves no partial file.`,
+so an interrupted run (Ctrl-C) leaves no partial file. The output is never one of
+the inputs: naming it in --in is an error, and when a folder or glob of --in finds
+it (--in DIR --out DIR/all.txt, run again) it is left out, with a note.`,
 		Example: `  dgtext data convert --in shards/ --out corpus.parquet
   dgtext data convert --in corpus.parquet --out corpus.txt
   dgtext data convert --in 'hf/*.parquet' --column content --out corpus.jsonl`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
-			opts.Ctx = ctx
+			opts.Ctx = cmd.Context() // cancelled by the first Ctrl-C (signals.go)
 			return convertRun(opts, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
@@ -104,13 +102,17 @@ func convertRun(opts *convertOptions, stdout, stderr io.Writer) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
+	inputs, err := convertInputs(opts.In, opts.Out, stderr)
+	if err != nil {
+		return err
+	}
 	w, err := data.CreateLineWriter(opts.Out, data.WriterOptions{Compression: opts.Compression, CreatedBy: "dgtext version " + version})
 	if err != nil {
 		return err
 	}
 	start := time.Now()
 	var n int64
-	st, err := data.ForEachLineContext(ctx, opts.In, data.ReadOptions{Column: opts.Column}, func(line string) error {
+	st, err := data.ForEachLineFiles(ctx, inputs, data.ReadOptions{Column: opts.Column}, func(line string) error {
 		n++
 		return w.WriteLine(line)
 	})
@@ -148,8 +150,39 @@ func convertRun(opts *convertOptions, stdout, stderr io.Writer) error {
 	return nil
 }
 
+// convertInputs expands --in and keeps the output out of it: an input named
+// as such that is the output is an error (converting would destroy it), and
+// one found by a folder walk or a glob (the previous run's output, when --out
+// lies inside --in) is left out with a note.
+func convertInputs(in []string, out string, stderr io.Writer) ([]data.InputFile, error) {
+	files, err := data.ExpandPaths(in)
+	if err != nil {
+		return nil, err
+	}
+	named := map[string]bool{}
+	for _, p := range in {
+		named[filepath.Clean(p)] = true
+	}
+	var keep []data.InputFile
+	for _, f := range files {
+		if err := data.CheckNotInput(out, f.Path); err != nil {
+			if named[filepath.Clean(f.Path)] {
+				return nil, err
+			}
+			fmt.Fprintf(stderr, "dgtext: leaving out %s: it is this run's output (--out)\n", f.Path)
+			continue
+		}
+		keep = append(keep, f)
+	}
+	if len(keep) == 0 {
+		return nil, fmt.Errorf("no input left: %s only finds the output %s", strings.Join(in, ", "), out)
+	}
+	return keep, nil
+}
+
 // statsOptions holds the flags of "dgtext data stats".
 type statsOptions struct {
+	Ctx    context.Context // cancelled on Ctrl-C; nil means never
 	Paths  []string
 	Corpus corpusFlags
 	JSON   bool
@@ -174,6 +207,7 @@ lines (skipped) and of lines with invalid UTF-8 (repaired).`,
 				cmd.Flags().Changed("train-files") || cmd.Flags().Changed("eval-files") || cmd.Flags().Changed("data-dir")) {
 				return errors.New("give either PATHs or --corpus and its flags, not both")
 			}
+			opts.Ctx = cmd.Context()
 			return statsRun(opts, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
@@ -249,7 +283,11 @@ func statsRun(opts *statsOptions, stdout, stderr io.Writer) error {
 	var reports []statsReport
 	for _, s := range sets {
 		var p data.Profile
-		st, err := data.ForEachLine(s.paths, readOpt, func(line string) error {
+		ctx := opts.Ctx
+		if ctx == nil {
+			ctx = context.Background()
+		}
+		st, err := data.ForEachLineContext(ctx, s.paths, readOpt, func(line string) error {
 			p.Add(line)
 			return nil
 		})

@@ -249,3 +249,70 @@ func dirNames(t *testing.T, dir string) []string {
 	}
 	return names
 }
+
+// Issue 11 item 1: convert refuses an output that is one of its inputs, by name,
+// through a symbolic link or another spelling; the input is left as it was.
+func TestConvertRefusesOutputOverInput(t *testing.T) {
+	dir := t.TempDir()
+	a := filepath.Join(dir, "a.txt")
+	x := filepath.Join(dir, "x.txt")
+	os.WriteFile(a, []byte("alpha\nbeta\n"), 0o644)
+	os.WriteFile(x, []byte("x one\nx two\n"), 0o644)
+	link := filepath.Join(dir, "link.txt")
+	if err := os.Symlink(x, link); err != nil {
+		t.Fatal(err)
+	}
+	pq := filepath.Join(dir, "c.parquet")
+	var out, errOut bytes.Buffer
+	if err := convertRun(&convertOptions{In: []string{a}, Out: pq}, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	pqBefore, _ := os.ReadFile(pq)
+	cases := []struct {
+		in  []string
+		out string
+	}{
+		{[]string{a, x}, x},
+		{[]string{a, link}, x},
+		{[]string{x}, link},
+		{[]string{a, pq}, filepath.Join(dir, "sub", "..", "c.parquet")},
+	}
+	for _, c := range cases {
+		err := convertRun(&convertOptions{In: c.in, Out: c.out}, &out, &errOut)
+		if err == nil || !strings.Contains(err.Error(), "is also an input") {
+			t.Errorf("--in %v --out %s: got %v, want a refusal", c.in, c.out, err)
+		}
+	}
+	if b, _ := os.ReadFile(x); string(b) != "x one\nx two\n" {
+		t.Errorf("input x.txt changed: %q", b)
+	}
+	if b, _ := os.ReadFile(pq); !bytes.Equal(b, pqBefore) {
+		t.Error("input c.parquet changed")
+	}
+	if names := dirNames(t, dir); len(names) != 4 {
+		t.Errorf("folder holds %v, want only a, c, link and x", names)
+	}
+}
+
+// Issue 11 item 8: convert --in DIR --out DIR/all.txt, run twice, gives the
+// same output: the second run leaves its previous output out of the inputs.
+func TestConvertFolderLeavesOutItsOutput(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "a.txt"), []byte("alpha\nbeta\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "b.txt"), []byte("gamma\n"), 0o644)
+	all := filepath.Join(dir, "all.txt")
+	for run := 1; run <= 3; run++ {
+		for _, in := range []string{dir, filepath.Join(dir, "*.txt")} {
+			var out, errOut bytes.Buffer
+			if err := convertRun(&convertOptions{In: []string{in}, Out: all}, &out, &errOut); err != nil {
+				t.Fatalf("run %d, --in %s: %v", run, in, err)
+			}
+			if b, _ := os.ReadFile(all); string(b) != "alpha\nbeta\ngamma\n" {
+				t.Fatalf("run %d, --in %s: output %q, want the two inputs once", run, in, b)
+			}
+			if run > 1 && !strings.Contains(errOut.String(), "leaving out "+all) {
+				t.Errorf("run %d: no note about leaving the output out: %q", run, errOut.String())
+			}
+		}
+	}
+}
