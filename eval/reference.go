@@ -1,6 +1,7 @@
 package eval
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -65,6 +66,12 @@ type ReferenceInfo struct {
 // is stale, unreadable or corrupt is rebuilt, never used; failing to write the
 // cache is not an error (see ReferenceInfo.CacheNote).
 func Reference(paths []string, opt Options, ro ReferenceOptions) (*Stats, ReferenceInfo, error) {
+	return ReferenceContext(context.Background(), paths, opt, ro)
+}
+
+// ReferenceContext is Reference that stops reading when ctx is done (see
+// data.ForEachLineContext); nothing is cached then.
+func ReferenceContext(ctx context.Context, paths []string, opt Options, ro ReferenceOptions) (*Stats, ReferenceInfo, error) {
 	var info ReferenceInfo
 	o, err := opt.normalize()
 	if err != nil {
@@ -118,7 +125,7 @@ func Reference(paths []string, opt Options, ro ReferenceOptions) (*Stats, Refere
 	}
 	read := ro.Read
 	read.ContentHash = !ro.NoCache
-	info.Read, err = data.ForEachLine(paths, read, func(line string) error {
+	info.Read, err = data.ForEachLineContext(ctx, paths, read, func(line string) error {
 		c.Add(line)
 		return nil
 	})

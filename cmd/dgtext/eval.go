@@ -24,6 +24,7 @@ func init() { register(newEvalCmd) }
 
 // evalOptions holds the flags of "dgtext eval".
 type evalOptions struct {
+	Ctx        context.Context // cancelled on Ctrl-C; nil means never
 	Samples    []string
 	Reference  []string
 	Orders     []int
@@ -81,6 +82,7 @@ With --json, stdout holds only
 				opts.CorpusSet = opts.CorpusSet || cmd.Flags().Changed(f)
 			}
 			opts.StepSet = cmd.Flags().Changed("step")
+			opts.Ctx = cmd.Context()
 			return evalRun(opts, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
@@ -116,6 +118,10 @@ type evalResult struct {
 
 func evalRun(opts *evalOptions, stdout, stderr io.Writer) error {
 	start := time.Now()
+	ctx := opts.Ctx
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	if len(opts.Samples) == 0 {
 		return errors.New("no samples: give --samples PATH (text, .gz, Parquet or JSONL)")
 	}
@@ -146,7 +152,7 @@ func evalRun(opts *evalOptions, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("%w (check -n and --seq-len)", err)
 	}
-	sampleRead, steps, err := countSamples(opts, readOpt, counter)
+	sampleRead, steps, err := countSamples(ctx, opts, readOpt, counter)
 	samples := counter.Stats()
 	if err != nil {
 		return err
@@ -159,7 +165,7 @@ func evalRun(opts *evalOptions, stdout, stderr io.Writer) error {
 	}
 
 	t0 := time.Now()
-	ref, info, err := eval.Reference(refPaths, opt, eval.ReferenceOptions{Read: readOpt, CacheDir: opts.CacheDir, NoCache: opts.NoCache, TrustMtime: opts.TrustMtime})
+	ref, info, err := eval.ReferenceContext(ctx, refPaths, opt, eval.ReferenceOptions{Read: readOpt, CacheDir: opts.CacheDir, NoCache: opts.NoCache, TrustMtime: opts.TrustMtime})
 	if err != nil {
 		return err
 	}
@@ -270,7 +276,7 @@ func joinInts(v []int) string {
 
 // countSamples adds the samples to counter: plain text and corpus files whole,
 // dgtext sample files (refine and sample outputs) at the step --step picks.
-func countSamples(opts *evalOptions, readOpt data.ReadOptions, counter *eval.Counter) (data.Stats, []sampleStepUse, error) {
+func countSamples(ctx context.Context, opts *evalOptions, readOpt data.ReadOptions, counter *eval.Counter) (data.Stats, []sampleStepUse, error) {
 	want, all := -1, false
 	switch opts.Step {
 	case "", "last":
@@ -324,7 +330,7 @@ func countSamples(opts *evalOptions, readOpt data.ReadOptions, counter *eval.Cou
 	}
 	var st data.Stats
 	if len(plain) > 0 {
-		st, err = data.ForEachLineFiles(context.Background(), plain, readOpt, func(line string) error {
+		st, err = data.ForEachLineFiles(ctx, plain, readOpt, func(line string) error {
 			counter.Add(line)
 			return nil
 		})

@@ -2,13 +2,17 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"math"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/dgtext/dgtext/data"
 )
@@ -271,5 +275,41 @@ func TestEvalStepOfRefineOutput(t *testing.T) {
 	err := evalRun(&evalOptions{Samples: []string{s13}, Reference: []string{s13}, Orders: []int{4}, SeqLen: 32, NoCache: true, Step: "3", StepSet: true}, io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "no sample file has steps") {
 		t.Errorf("--step on a text file: %v", err)
+	}
+}
+
+// Ctrl-C stops eval while it waits on a slow reference (a FIFO with a silent
+// writer), instead of waiting for the writer.
+func TestEvalStopsOnSlowReference(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "ref.txt")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	writer := make(chan *os.File, 1)
+	go func() {
+		w, err := os.OpenFile(fifo, os.O_WRONLY, 0)
+		if err == nil {
+			w.WriteString("a reference line\n")
+		}
+		writer <- w
+	}()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- evalRun(&evalOptions{Ctx: ctx, Samples: []string{evalShard(t, "00010")}, Reference: []string{fifo}, Orders: []int{4}, SeqLen: 32, NoCache: true}, io.Discard, io.Discard)
+	}()
+	time.Sleep(500 * time.Millisecond)
+	cancel()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("got %v, want an error wrapping context.Canceled", err)
+		}
+	case <-time.After(3 * time.Second):
+		t.Error("eval still reading 3 s after Ctrl-C")
+	}
+	if w := <-writer; w != nil {
+		w.Close()
 	}
 }
