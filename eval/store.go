@@ -12,6 +12,9 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
+
+	"github.com/dgtext/dgtext/data"
 )
 
 // File format of saved statistics (all integers unsigned varints unless noted):
@@ -49,7 +52,10 @@ func LoadStats(path string) (*Stats, error) {
 // saveStats writes s with tag (a free text the reader can check) atomically.
 func saveStats(path string, s *Stats, tag string) (err error) {
 	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	// Temporary names carry the pid, as data's writers do, so that the next save
+	// removes what a killed process left (data.RemoveStaleTemps).
+	data.RemoveStaleTemps(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-"+strconv.Itoa(os.Getpid())+"-*")
 	if err != nil {
 		return fmt.Errorf("save n-gram statistics: %w", err)
 	}

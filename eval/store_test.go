@@ -378,3 +378,23 @@ func TestReferenceCacheInPlaceEdit(t *testing.T) {
 		t.Fatalf("touched but unchanged file recounted: %+v %v", info, err)
 	}
 }
+
+// Issue 11 item 7, for the eval cache: a save removes the temporary files of
+// killed processes, and names its own with its pid.
+func TestSaveStatsRemovesStaleTemps(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "ref.ngrams")
+	dead := filepath.Join(dir, ".ref.ngrams.tmp-999999999-123")
+	os.WriteFile(dead, []byte("left by a killed process"), 0o644)
+	s, _ := Count([]string{"abc"}, Options{Orders: []int{2}})
+	if err := SaveStats(path, s); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(dead); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("stale temporary file of a dead process kept: %v", err)
+	}
+	ents, _ := os.ReadDir(dir)
+	if len(ents) != 1 || ents[0].Name() != "ref.ngrams" {
+		t.Errorf("folder holds %v", ents)
+	}
+}
