@@ -11,7 +11,7 @@ SHARED   ?= $(abspath ../shared/data)
 BW       := $(SHARED)/billion-words
 EVAL13   := 1-billion-word-language-modeling-benchmark-r13output/heldout-monolingual.tokenized.shuffled/news.en.heldout-00013-of-00050
 
-.PHONY: setup build test test-long demo bench fmt vet clean
+.PHONY: setup build test test-long test-faults demo bench fmt vet clean
 
 ## setup: find or install libtorch and generate the gotch bindings (idempotent)
 setup:
@@ -27,9 +27,17 @@ test: build
 	$(GO) test -count=1 ./...
 	./$(BIN) doctor
 
-## test-long: slower checks gated out of the default run (longer training, fuzzing)
-test-long: build
+## test-long: slower checks gated out of the default run (longer training, fuzzing,
+## the fault-injection suite)
+test-long: build test-faults
 	DGTEXT_LONG=1 $(GO) test -count=1 -timeout 60m ./...
+
+## test-faults: kill -9, SIGINT/SIGTERM, full disk, unwritable output and inputs
+## overwritten mid-read against the dgtext binary, 100+ trials (15-30 min; root for
+## its tmpfs mounts); the results table goes to out/faults.md
+test-faults: build
+	DGTEXT_FAULTS=1 DGTEXT_BIN=$(abspath $(BIN)) DGTEXT_FAULTS_REPORT=$(abspath out/faults.md) \
+		$(GO) test -count=1 -timeout 90m -v -run '^TestFaults$$' ./faults
 
 ## demo: the main job: refine the bundled model's samples with DGflow and score them
 demo: build
