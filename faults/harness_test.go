@@ -77,6 +77,7 @@ func (s *suite) record(scenario, command, outcome string, problems []string) {
 
 // proc is one running dgtext process.
 type proc struct {
+	name           string // the dgtext command ("train", "data", ...)
 	cmd            *exec.Cmd
 	stdout, stderr bytes.Buffer
 	start          time.Time
@@ -97,7 +98,7 @@ func (s *suite) startCmd(shellPrefix string, args ...string) *proc {
 	cmd.Dir = s.root
 	cmd.Env = append(os.Environ(), "DGTEXT_CACHE_DIR="+filepath.Join(s.root, "cache"))
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	p := &proc{cmd: cmd, done: make(chan struct{})}
+	p := &proc{name: args[0], cmd: cmd, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = &p.stdout, &p.stderr
 	p.start = time.Now()
 	if err := cmd.Start(); err != nil {
@@ -142,7 +143,16 @@ func (p *proc) kill() {
 func (p *proc) exit() string {
 	ws, ok := p.cmd.ProcessState.Sys().(syscall.WaitStatus)
 	if ok && ws.Signaled() {
-		return "killed by " + ws.Signal().String()
+		switch sig := ws.Signal(); sig {
+		case syscall.SIGKILL:
+			return "killed by SIGKILL"
+		case syscall.SIGINT:
+			return "killed by SIGINT"
+		case syscall.SIGTERM:
+			return "killed by SIGTERM"
+		default:
+			return "killed by signal " + sig.String()
+		}
 	}
 	return fmt.Sprintf("exit %d", p.cmd.ProcessState.ExitCode())
 }
