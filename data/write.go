@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/compress"
@@ -112,7 +113,7 @@ func CreateSampleWriter(path string, opt WriterOptions) (SampleWriter, error) {
 	}
 	a, err := createAtomic(path)
 	if err != nil {
-		return nil, err
+		return nil, explainWrite(err)
 	}
 	if format == formatText {
 		return &textOut[Sample]{a: a, text: func(s Sample) string { return s.Text }}, nil
@@ -138,7 +139,7 @@ func CreateLineWriter(path string, opt WriterOptions) (LineWriter, error) {
 	}
 	a, err := createAtomic(path)
 	if err != nil {
-		return nil, err
+		return nil, explainWrite(err)
 	}
 	if format == formatText {
 		return lineOut{&textOut[string]{a: a, text: func(s string) string { return s }}}, nil
@@ -157,6 +158,25 @@ type lineOut struct {
 func (l lineOut) WriteLine(s string) error { return l.w.Write(s) }
 func (l lineOut) Close() error             { return l.w.Close() }
 func (l lineOut) Abort() error             { return l.w.Abort() }
+
+// writeError is the error for a failed write of path.
+func writeError(path string, err error) error {
+	return explainWrite(fmt.Errorf("write %s: %w", path, err))
+}
+
+// explainWrite adds what to do to the write errors users meet: a full disk or
+// quota, a read-only file system.
+func explainWrite(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
+		return fmt.Errorf("%w (the disk is full: free some space or write elsewhere)", err)
+	case errors.Is(err, syscall.EROFS):
+		return fmt.Errorf("%w (a read-only file system: write elsewhere)", err)
+	}
+	return err
+}
 
 // Parquet rows.
 type sampleRow struct {
@@ -210,7 +230,7 @@ func newParquetOut[V, R any](path string, opt WriterOptions, schema string, conv
 	}
 	a, err := createAtomic(path)
 	if err != nil {
-		return nil, err
+		return nil, explainWrite(err)
 	}
 	limit := opt.RowGroupBytes
 	if limit <= 0 {
@@ -268,7 +288,7 @@ func (p *parquetOut[V, R]) Write(v V) error {
 func (p *parquetOut[V, R]) flushRows(final bool) error {
 	if len(p.buf) > 0 {
 		if _, err := p.w.Write(p.buf); err != nil {
-			p.err = fmt.Errorf("write %s: %w", p.a.final, err)
+			p.err = writeError(p.a.final, err)
 			return p.err
 		}
 		clear(p.buf)
@@ -276,7 +296,7 @@ func (p *parquetOut[V, R]) flushRows(final bool) error {
 	}
 	if p.pending >= p.limit && !final {
 		if err := p.w.Flush(); err != nil {
-			p.err = fmt.Errorf("write %s: %w", p.a.final, err)
+			p.err = writeError(p.a.final, err)
 			return p.err
 		}
 		p.pending = 0
@@ -295,17 +315,17 @@ func (p *parquetOut[V, R]) Close() error {
 	}
 	if err := p.w.Close(); err != nil {
 		p.a.Abort()
-		return fmt.Errorf("write %s: %w", p.a.final, err)
+		return writeError(p.a.final, err)
 	}
 	if err := p.a.buf.Flush(); err != nil {
 		p.a.Abort()
-		return fmt.Errorf("write %s: %w", p.a.final, err)
+		return writeError(p.a.final, err)
 	}
 	if err := trimLargeStatistics(p.a.f, maxStatisticsBytes); err != nil {
 		p.a.Abort()
-		return fmt.Errorf("write %s: %w", p.a.final, err)
+		return writeError(p.a.final, err)
 	}
-	return p.a.Commit()
+	return explainWrite(p.a.Commit())
 }
 
 // maxStatisticsBytes is the longest min or max value kept in the footer's
@@ -399,11 +419,11 @@ func (t *textOut[V]) Write(v V) error {
 		s = lineBreaks.Replace(s)
 	}
 	if _, err := t.a.WriteString(s); err != nil {
-		t.err = fmt.Errorf("write %s: %w", t.a.final, err)
+		t.err = writeError(t.a.final, err)
 		return t.err
 	}
 	if _, err := t.a.Write([]byte{'\n'}); err != nil {
-		t.err = fmt.Errorf("write %s: %w", t.a.final, err)
+		t.err = writeError(t.a.final, err)
 		return t.err
 	}
 	return nil
@@ -414,7 +434,7 @@ func (t *textOut[V]) Close() error {
 		t.a.Abort()
 		return t.err
 	}
-	return t.a.Commit()
+	return explainWrite(t.a.Commit())
 }
 
 func (t *textOut[V]) Abort() error { return t.a.Abort() }
@@ -439,7 +459,7 @@ func (j *jsonlLineOut) Write(s string) error {
 		_, err = j.a.Write(append(b, '\n'))
 	}
 	if err != nil {
-		j.err = fmt.Errorf("write %s: %w", j.a.final, err)
+		j.err = writeError(j.a.final, err)
 	}
 	return j.err
 }
@@ -449,7 +469,7 @@ func (j *jsonlLineOut) Close() error {
 		j.a.Abort()
 		return j.err
 	}
-	return j.a.Commit()
+	return explainWrite(j.a.Commit())
 }
 
 func (j *jsonlLineOut) Abort() error { return j.a.Abort() }
@@ -540,7 +560,7 @@ func (j *jsonlSampleOut) Write(s Sample) error {
 		_, err = j.a.Write(append(b, '\n'))
 	}
 	if err != nil {
-		j.err = fmt.Errorf("write %s: %w", j.a.final, err)
+		j.err = writeError(j.a.final, err)
 	}
 	return j.err
 }
@@ -550,7 +570,7 @@ func (j *jsonlSampleOut) Close() error {
 		j.a.Abort()
 		return j.err
 	}
-	return j.a.Commit()
+	return explainWrite(j.a.Commit())
 }
 
 func (j *jsonlSampleOut) Abort() error { return j.a.Abort() }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -223,5 +224,22 @@ func TestProfile(t *testing.T) {
 	r, c := p.TopChars(1)
 	if len(r) != 1 || r[0] != 'x' || c[0] != 40 {
 		t.Fatalf("top %q %v", r, c)
+	}
+}
+
+// A full disk and a read-only file system get a hint on what to do; other
+// errors pass unchanged.
+func TestExplainWrite(t *testing.T) {
+	full := writeError("out.parquet", &os.PathError{Op: "write", Path: ".out.parquet.tmp-1-2", Err: syscall.ENOSPC})
+	if !errors.Is(full, syscall.ENOSPC) || !strings.Contains(full.Error(), "the disk is full") || !strings.Contains(full.Error(), "out.parquet") {
+		t.Errorf("full disk: %v", full)
+	}
+	ro := explainWrite(&os.PathError{Op: "mkdir", Path: "ro/sub", Err: syscall.EROFS})
+	if !strings.Contains(ro.Error(), "read-only file system: write elsewhere") {
+		t.Errorf("read-only: %v", ro)
+	}
+	other := errors.New("something else")
+	if explainWrite(other) != other || explainWrite(nil) != nil {
+		t.Error("other errors must pass unchanged")
 	}
 }
