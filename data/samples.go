@@ -27,17 +27,27 @@ func IsSampleFile(path string) bool {
 	return false
 }
 
-func isSampleParquet(path string) (ok bool) {
+// openRegular opens path if it is a regular file (a FIFO would block the sniffing).
+func openRegular(path string) (*os.File, int64, bool) {
 	f, err := os.Open(path)
 	if err != nil {
+		return nil, 0, false
+	}
+	info, err := f.Stat()
+	if err != nil || !info.Mode().IsRegular() {
+		f.Close()
+		return nil, 0, false
+	}
+	return f, info.Size(), true
+}
+
+func isSampleParquet(path string) (ok bool) {
+	f, size, ok := openRegular(path)
+	if !ok {
 		return false
 	}
 	defer f.Close()
-	info, err := f.Stat()
-	if err != nil || !info.Mode().IsRegular() {
-		return false
-	}
-	pf, err := openParquet(f, info.Size())
+	pf, err := openParquet(f, size)
 	if err != nil {
 		return false
 	}
@@ -56,15 +66,11 @@ func isSampleParquet(path string) (ok bool) {
 }
 
 func isSampleJSONL(path string) bool {
-	f, err := os.Open(path)
-	if err != nil {
+	f, _, ok := openRegular(path)
+	if !ok {
 		return false
 	}
 	defer f.Close()
-	info, err := f.Stat()
-	if err != nil || !info.Mode().IsRegular() {
-		return false
-	}
 	br := bufio.NewReaderSize(f, 64<<10)
 	for {
 		line, err := br.ReadSlice('\n')

@@ -199,17 +199,7 @@ func TestStatsPathsText(t *testing.T) {
 func TestConvertStopsOnSlowInput(t *testing.T) {
 	dir := t.TempDir()
 	fifo := filepath.Join(dir, "slow.txt")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	writer := make(chan *os.File, 1)
-	go func() {
-		w, err := os.OpenFile(fifo, os.O_WRONLY, 0)
-		if err == nil {
-			w.WriteString("one line\nanother\n")
-		}
-		writer <- w
-	}()
+	release := slowFIFO(t, fifo, "one line\nanother\n")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	out := filepath.Join(dir, "out.parquet")
@@ -226,14 +216,34 @@ func TestConvertStopsOnSlowInput(t *testing.T) {
 	case <-time.After(3 * time.Second):
 		t.Fatal("convert still running 3 s after Ctrl-C")
 	}
-	if w := <-writer; w != nil {
-		w.Close()
-	}
+	release()
 	if err == nil || !strings.Contains(err.Error(), "interrupted after 2 lines") || !strings.Contains(err.Error(), "was not written") {
 		t.Fatalf("want an 'interrupted after 2 lines ... not written' error, got %v", err)
 	}
 	if names := dirNames(t, dir); len(names) != 1 || names[0] != "slow.txt" {
 		t.Fatalf("folder holds %v after an interrupted convert, want only the input", names)
+	}
+}
+
+// slowFIFO makes a FIFO at path whose writer sends text and then stays silent,
+// as a slow pipe or network file would; release closes the writer.
+func slowFIFO(t *testing.T, path, text string) (release func()) {
+	t.Helper()
+	if err := syscall.Mkfifo(path, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	writer := make(chan *os.File, 1)
+	go func() {
+		w, err := os.OpenFile(path, os.O_WRONLY, 0)
+		if err == nil {
+			w.WriteString(text)
+		}
+		writer <- w
+	}()
+	return func() {
+		if w := <-writer; w != nil {
+			w.Close()
+		}
 	}
 }
 

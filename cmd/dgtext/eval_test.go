@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -281,19 +280,8 @@ func TestEvalStepOfRefineOutput(t *testing.T) {
 // Ctrl-C stops eval while it waits on a slow reference (a FIFO with a silent
 // writer), instead of waiting for the writer.
 func TestEvalStopsOnSlowReference(t *testing.T) {
-	dir := t.TempDir()
-	fifo := filepath.Join(dir, "ref.txt")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	writer := make(chan *os.File, 1)
-	go func() {
-		w, err := os.OpenFile(fifo, os.O_WRONLY, 0)
-		if err == nil {
-			w.WriteString("a reference line\n")
-		}
-		writer <- w
-	}()
+	fifo := filepath.Join(t.TempDir(), "ref.txt")
+	release := slowFIFO(t, fifo, "a reference line\n")
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
@@ -309,7 +297,5 @@ func TestEvalStopsOnSlowReference(t *testing.T) {
 	case <-time.After(3 * time.Second):
 		t.Error("eval still reading 3 s after Ctrl-C")
 	}
-	if w := <-writer; w != nil {
-		w.Close()
-	}
+	release()
 }
