@@ -61,12 +61,12 @@ var BillionWordsArchive = Archive{
 	URL:           "https://www.statmt.org/lm-benchmark/" + BillionWordsRelease + ".tar.gz",
 	Size:          1792209805,
 	SHA256:        "01ba60381110baf7f189dfd2b8374de371e8c9a340835793f190bdae9e90a34e",
-	Source:        "TensorFlow Datasets' checksum file for lm1b (tensorflow_datasets/datasets/lm1b/checksums.tsv)",
+	Source:        "TensorFlow Datasets' lm1b checksums.tsv",
 	Folder:        BillionWordsRelease,
 	UnpackedBytes: 4_232_000_000,
 	HeldoutBytes:  84_000_000,
 	MD5:           mustParseMD5Sums(billionWordsMD5s),
-	MD5Source:     "README.corpus_generation_checkpoints of the release (CHECKPOINT 3)",
+	MD5Source:     "the release's README.corpus_generation_checkpoints",
 }
 
 // Folders of the release that hold its shards.
@@ -131,7 +131,8 @@ const (
 	PhaseExtract  = "extract"  // unpacking and verifying files
 )
 
-// DownloadProgress is one progress report. Total is -1 when unknown.
+// DownloadProgress is one progress report. Total is -1 when unknown. The first
+// report of a phase (and of each resumed transfer) gives the bytes it starts from.
 type DownloadProgress struct {
 	Phase       string
 	Done, Total int64
@@ -385,7 +386,7 @@ func (d *downloader) checkSpace(download, unpack int64) error {
 	}
 	return fmt.Errorf("not enough disk space in %s: %s free, about %s needed (%s still to download, %s unpacked); "+
 		"free some space or choose another --dest (a partial download is kept and resumes)",
-		d.dest, humanBytes(free), humanBytes(need), humanBytes(download), humanBytes(unpack))
+		d.dest, DecimalBytes(free), DecimalBytes(need), DecimalBytes(download), DecimalBytes(unpack))
 }
 
 // archiveName is the file name the archive is saved under in the destination.
@@ -429,6 +430,7 @@ func (d *downloader) verifyFile(ctx context.Context, p string, ours bool) error 
 func (d *downloader) hashInto(ctx context.Context, h hash.Hash, r io.Reader, size int64) error {
 	buf := make([]byte, 1<<20)
 	var done int64
+	d.progress(PhaseCheck, 0, size)
 	for {
 		if err := ctx.Err(); err != nil {
 			return interrupted(err, "while checking the archive; nothing was lost")
@@ -455,7 +457,7 @@ func (d *downloader) compareSum(p string, h hash.Hash, size int64, ours bool) er
 	if !d.official {
 		where = "the one given with --sha256"
 	}
-	msg := fmt.Sprintf("%s (%s) has SHA-256 %s, not %s, %s", p, humanBytes(size), got, d.sha, where)
+	msg := fmt.Sprintf("%s (%s) has SHA-256 %s, not %s, %s", p, DecimalBytes(size), got, d.sha, where)
 	if d.official && size != d.arc.Size {
 		msg += fmt.Sprintf("; the release is %d bytes, this file %d", d.arc.Size, size)
 	}
@@ -513,7 +515,7 @@ func (d *downloader) fetchArchive(ctx context.Context) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		d.log(fmt.Sprintf("resuming: %s already downloaded to %s", humanBytes(info.Size()), part))
+		d.log(fmt.Sprintf("resuming: %s already downloaded to %s", DecimalBytes(info.Size()), part))
 		err = d.hashInto(ctx, h, f, info.Size())
 		f.Close()
 		if err != nil {
@@ -539,15 +541,15 @@ func (d *downloader) fetchArchive(ctx context.Context) (string, error) {
 		var re retryableError
 		if !errors.As(err, &re) || attempt >= d.opt.Retries || ctx.Err() != nil {
 			if errors.As(err, &re) {
-				err = fmt.Errorf("%w; %s of the archive is kept in %s and the next run resumes from there", err, humanBytes(have), part)
+				err = fmt.Errorf("%w; %s of the archive is kept in %s and the next run resumes from there", err, DecimalBytes(have), part)
 			}
 			return "", err
 		}
 		wait := d.opt.retryWait << attempt
-		d.log(fmt.Sprintf("%v; retrying in %s (attempt %d of %d), resuming at %s", err, wait, attempt+2, d.opt.Retries+1, humanBytes(have)))
+		d.log(fmt.Sprintf("%v; retrying in %s (attempt %d of %d), resuming at %s", err, wait, attempt+2, d.opt.Retries+1, DecimalBytes(have)))
 		select {
 		case <-ctx.Done():
-			return "", interrupted(ctx.Err(), fmt.Sprintf("after %s of the archive; it is kept in %s and the next run resumes", humanBytes(have), part))
+			return "", interrupted(ctx.Err(), fmt.Sprintf("after %s of the archive; it is kept in %s and the next run resumes", DecimalBytes(have), part))
 		case <-time.After(wait):
 		}
 	}
@@ -593,7 +595,7 @@ func (d *downloader) fetchOnce(ctx context.Context, part, metaPath string, meta 
 	resp, err := client.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
-			return 0, interrupted(ctx.Err(), fmt.Sprintf("before the transfer started; %s is kept in %s and the next run resumes", humanBytes(*have), part))
+			return 0, interrupted(ctx.Err(), fmt.Sprintf("before the transfer started; %s is kept in %s and the next run resumes", DecimalBytes(*have), part))
 		}
 		host := req.URL.Host
 		return 0, fmt.Errorf("cannot reach %s: %v. Check the network connection (and $HTTPS_PROXY if you need a proxy); "+
@@ -658,6 +660,7 @@ func (d *downloader) fetchOnce(ctx context.Context, part, metaPath string, meta 
 	var got int64
 	buf := make([]byte, 256<<10)
 	var copyErr error
+	d.progress(PhaseDownload, *have, total) // where this transfer starts
 	for {
 		n, rerr := resp.Body.Read(buf)
 		if rerr == nil && ctx.Err() != nil {
@@ -682,9 +685,9 @@ func (d *downloader) fetchOnce(ctx context.Context, part, metaPath string, meta 
 			case stalled.Load():
 				copyErr = retryableError{fmt.Errorf("no data from %s for %s", req.URL.Host, d.opt.stallTimeout)}
 			case ctx.Err() != nil:
-				copyErr = interrupted(ctx.Err(), fmt.Sprintf("after %s of %s; it is kept in %s and the next run resumes", humanBytes(*have), humanBytes(total), part))
+				copyErr = interrupted(ctx.Err(), fmt.Sprintf("after %s of %s; it is kept in %s and the next run resumes", DecimalBytes(*have), DecimalBytes(total), part))
 			default:
-				copyErr = retryableError{fmt.Errorf("connection lost after %s of %s: %v", humanBytes(*have), humanBytes(total), rerr)}
+				copyErr = retryableError{fmt.Errorf("connection lost after %s of %s: %v", DecimalBytes(*have), DecimalBytes(total), rerr)}
 			}
 			break
 		}
@@ -696,7 +699,7 @@ func (d *downloader) fetchOnce(ctx context.Context, part, metaPath string, meta 
 		return got, copyErr
 	}
 	if total >= 0 && *have != total {
-		return got, retryableError{fmt.Errorf("connection closed after %s of %s", humanBytes(*have), humanBytes(total))}
+		return got, retryableError{fmt.Errorf("connection closed after %s of %s", DecimalBytes(*have), DecimalBytes(total))}
 	}
 	return got, nil
 }
@@ -775,6 +778,7 @@ func (d *downloader) extract(ctx context.Context, archive, final string, replace
 	if err != nil {
 		return err
 	}
+	d.progress(PhaseExtract, 0, info.Size())
 	cr := &countingReader{r: f, report: func(n int64) { d.progress(PhaseExtract, n, info.Size()) }}
 	gz, err := gzip.NewReader(bufio.NewReaderSize(cr, 1<<20))
 	if err != nil {
@@ -894,7 +898,7 @@ func (d *downloader) writeMember(ctx context.Context, target string, r io.Reader
 				if errors.Is(werr, syscall.ENOSPC) {
 					return "", fmt.Errorf("%w: extracting into %s: the disk is full (the corpus takes about %s); nothing was installed. "+
 						"Free some space or choose another --dest and run again: the archive is kept and is not downloaded again",
-						ErrDiskFull, d.dest, humanBytes(max(d.unpackedBytes(), d.res.Unpacked)))
+						ErrDiskFull, d.dest, DecimalBytes(max(d.unpackedBytes(), d.res.Unpacked)))
 				}
 				return "", writeError(target, werr)
 			}
@@ -1047,9 +1051,9 @@ func mustParseMD5Sums(s string) map[string]string {
 	return m
 }
 
-// humanBytes formats a byte count for messages (decimal units, as download
-// sizes are usually given).
-func humanBytes(n int64) string {
+// DecimalBytes formats a byte count for messages in decimal units (kB, MB,
+// GB), as download sizes are usually given.
+func DecimalBytes(n int64) string {
 	switch {
 	case n < 0:
 		return "?"
