@@ -105,18 +105,19 @@ func SharedSplit(dataDir string) (*Corpus, error) {
 //
 // "billion-words" is looked for in opt.DataDir when set (and only there);
 // otherwise in $DGTEXT_DATA_DIR, the XDG data folder ($XDG_DATA_HOME/dgtext,
-// default ~/.local/share/dgtext, where DownloadCommand puts it) and ./data
-// (see CorpusPlaces). A place is accepted
-// when it is the release folder (1-billion-word-language-modeling-benchmark-r13output,
-// recognised by its heldout-monolingual.tokenized.shuffled or
-// training-monolingual.tokenized.shuffled folder) or contains it, directly or
-// under billion-words/ (Corpus.Dir is then that billion-words/ folder). The default splits are the benchmark's: train =
+// default ~/.local/share/dgtext, where DownloadCommand puts it) and ./data (see
+// CorpusPlaces). A place is accepted when it is the release folder
+// (1-billion-word-language-modeling-benchmark-r13output, recognised by its
+// heldout-monolingual.tokenized.shuffled or training-monolingual.tokenized.shuffled
+// folder) or contains it, directly or under billion-words/ (Corpus.Dir is then
+// that billion-words/ folder). The default splits are the benchmark's: train =
 // training-monolingual.tokenized.shuffled/news.en-*-of-00100, eval =
 // heldout-monolingual.tokenized.shuffled/news.en.heldout-00000-of-00050.
 // When nothing is found, the error is a *CorpusNotFoundError: it names every
-// place looked, the expected layout and the command that downloads the corpus. When the folder is found but a
-// split's default files are not (a partial copy), that split is left empty and
-// its error kept in Corpus.TrainErr or EvalErr; globs given by the user must match.
+// place looked, the expected layout and the command that downloads the corpus.
+// When the folder is found but a split's default files are not (a partial
+// copy), that split is left empty and its error kept in Corpus.TrainErr or
+// EvalErr; globs given by the user must match.
 //
 // Any other name is a path or glob (file, folder, text, .gz or Parquet) used for
 // both Train and Eval; if it is a folder, TrainFiles and EvalFiles (when given)
