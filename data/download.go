@@ -896,9 +896,13 @@ func (d *downloader) writeMember(ctx context.Context, target string, r io.Reader
 			if _, werr := w.Write(buf[:n]); werr != nil {
 				w.Close()
 				if errors.Is(werr, syscall.ENOSPC) {
-					return "", fmt.Errorf("%w: extracting into %s: the disk is full (the corpus takes about %s); nothing was installed. "+
+					size := fmt.Sprintf("the corpus takes about %s", DecimalBytes(d.unpackedBytes()))
+					if d.unpackedBytes() == 0 {
+						size = fmt.Sprintf("%s were unpacked when it filled up", DecimalBytes(d.res.Unpacked))
+					}
+					return "", fmt.Errorf("%w: extracting into %s: the disk is full (%s); nothing was installed. "+
 						"Free some space or choose another --dest and run again: the archive is kept and is not downloaded again",
-						ErrDiskFull, d.dest, DecimalBytes(max(d.unpackedBytes(), d.res.Unpacked)))
+						ErrDiskFull, d.dest, size)
 				}
 				return "", writeError(target, werr)
 			}
