@@ -768,3 +768,21 @@ func TestParseMD5SumsRejectsEmpty(t *testing.T) {
 		t.Fatalf("%v %v", m, err)
 	}
 }
+
+// With the release's checksum the sizes are known, and a destination without
+// room for them is refused before anything is fetched.
+func TestDownloadChecksFreeSpaceFirst(t *testing.T) {
+	rel := makeRelease(t, 100)
+	srv := newReleaseServer(t, rel.tgz)
+	dest := t.TempDir()
+	if _, ok := freeBytes(dest); !ok {
+		t.Log("free space is unknown on this platform; the download relies on write errors (TestDownloadDiskFull)")
+		return
+	}
+	arc := BillionWordsArchive
+	arc.SHA256, arc.Size, arc.MD5, arc.UnpackedBytes = rel.sha, int64(len(rel.tgz)), rel.md5, 1<<60
+	_, err := downloadArchive(context.Background(), arc, DownloadOptions{Dest: dest, URL: srv.url()})
+	if err == nil || !strings.Contains(err.Error(), "not enough disk space in "+dest) || len(srv.requests()) != 0 {
+		t.Fatalf("want a refusal before any request, got %v after %d requests", err, len(srv.requests()))
+	}
+}
