@@ -187,14 +187,8 @@ var checks = []check{
 	{
 		id:      "doctor",
 		command: "./bin/dgtext doctor",
-		readme: func(s *section) ([]figure, error) {
-			_, out, _, err := s.consoleBlock()
-			if err != nil {
-				return nil, err
-			}
-			return doctorFigures(out)
-		},
-		output: doctorFigures,
+		readme:  fromConsole(doctorFigures),
+		output:  doctorFigures,
 	},
 	{
 		id: "eval-calibration",
@@ -206,14 +200,8 @@ var checks = []check{
 	{
 		id:      "demo",
 		command: "make demo",
-		readme: func(s *section) ([]figure, error) {
-			_, out, _, err := s.consoleBlock()
-			if err != nil {
-				return nil, err
-			}
-			return demoFigures(out)
-		},
-		output: demoFigures,
+		readme:  fromConsole(demoFigures),
+		output:  demoFigures,
 		update: func(s *section, stdout string) (string, error) {
 			report, err := demoReport(stdout)
 			if err != nil {
@@ -226,6 +214,18 @@ var checks = []check{
 			return s.body[:b.start] + "$ make demo\n" + report + s.body[b.end:], nil
 		},
 	},
+}
+
+// fromConsole reads a section's figures from its console block with parse,
+// the same parser that reads the command's output.
+func fromConsole(parse func(string) ([]figure, error)) func(*section) ([]figure, error) {
+	return func(s *section) ([]figure, error) {
+		_, out, _, err := s.consoleBlock()
+		if err != nil {
+			return nil, err
+		}
+		return parse(out)
+	}
 }
 
 // commandOf returns the command a section shows: the "$ " line of its console
