@@ -11,7 +11,7 @@ SHARED   ?= $(abspath ../shared/data)
 BW       := $(SHARED)/billion-words
 EVAL13   := 1-billion-word-language-modeling-benchmark-r13output/heldout-monolingual.tokenized.shuffled/news.en.heldout-00013-of-00050
 
-.PHONY: setup build test test-long test-faults demo bench fmt vet clean
+.PHONY: setup build test test-long test-faults readme-check demo bench fmt vet clean
 
 ## setup: find or install libtorch and generate the gotch bindings (idempotent)
 setup:
@@ -27,10 +27,17 @@ test: build
 	$(GO) test -count=1 ./...
 	./$(BIN) doctor
 
-## test-long: slower checks gated out of the default run (longer training, fuzzing,
-## the fault-injection suite)
+## test-long: slower checks gated out of the default run (longer training, fuzzing, the
+## fault-injection suite), then readme-check
 test-long: build test-faults
 	DGTEXT_LONG=1 $(GO) test -count=1 -timeout 60m ./...
+	$(MAKE) --no-print-directory readme-check
+
+## readme-check: run the README commands whose output it shows (doctor, eval calibration, demo) and
+## compare the figures it states (tolerances in README "Which figures are exact where").
+## UPDATE=1 rewrites the demo block from the current build; ONLY=demo,eval-calibration,doctor picks checks.
+readme-check: build
+	$(GO) run ./cmd/readme-check -readme README.md $(if $(UPDATE),-update) $(if $(ONLY),-only $(ONLY))
 
 ## test-faults: kill -9, SIGINT/SIGTERM, full disk, unwritable output and inputs
 ## overwritten mid-read against the dgtext binary, 100+ trials (15-30 min; root for

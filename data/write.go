@@ -159,8 +159,8 @@ func (l lineOut) WriteLine(s string) error { return l.w.Write(s) }
 func (l lineOut) Close() error             { return l.w.Close() }
 func (l lineOut) Abort() error             { return l.w.Abort() }
 
-// writeError is the error for a failed write of path.
-func writeError(path string, err error) error {
+// outputError is the error for a failed write of path.
+func outputError(path string, err error) error {
 	return explainWrite(fmt.Errorf("write %s: %w", path, err))
 }
 
@@ -288,7 +288,7 @@ func (p *parquetOut[V, R]) Write(v V) error {
 func (p *parquetOut[V, R]) flushRows(final bool) error {
 	if len(p.buf) > 0 {
 		if _, err := p.w.Write(p.buf); err != nil {
-			p.err = writeError(p.a.final, err)
+			p.err = outputError(p.a.final, err)
 			return p.err
 		}
 		clear(p.buf)
@@ -296,7 +296,7 @@ func (p *parquetOut[V, R]) flushRows(final bool) error {
 	}
 	if p.pending >= p.limit && !final {
 		if err := p.w.Flush(); err != nil {
-			p.err = writeError(p.a.final, err)
+			p.err = outputError(p.a.final, err)
 			return p.err
 		}
 		p.pending = 0
@@ -315,15 +315,15 @@ func (p *parquetOut[V, R]) Close() error {
 	}
 	if err := p.w.Close(); err != nil {
 		p.a.Abort()
-		return writeError(p.a.final, err)
+		return outputError(p.a.final, err)
 	}
 	if err := p.a.buf.Flush(); err != nil {
 		p.a.Abort()
-		return writeError(p.a.final, err)
+		return outputError(p.a.final, err)
 	}
 	if err := trimLargeStatistics(p.a.f, maxStatisticsBytes); err != nil {
 		p.a.Abort()
-		return writeError(p.a.final, err)
+		return outputError(p.a.final, err)
 	}
 	return explainWrite(p.a.Commit())
 }
@@ -419,11 +419,11 @@ func (t *textOut[V]) Write(v V) error {
 		s = lineBreaks.Replace(s)
 	}
 	if _, err := t.a.WriteString(s); err != nil {
-		t.err = writeError(t.a.final, err)
+		t.err = outputError(t.a.final, err)
 		return t.err
 	}
 	if _, err := t.a.Write([]byte{'\n'}); err != nil {
-		t.err = writeError(t.a.final, err)
+		t.err = outputError(t.a.final, err)
 		return t.err
 	}
 	return nil
@@ -459,7 +459,7 @@ func (j *jsonlLineOut) Write(s string) error {
 		_, err = j.a.Write(append(b, '\n'))
 	}
 	if err != nil {
-		j.err = writeError(j.a.final, err)
+		j.err = outputError(j.a.final, err)
 	}
 	return j.err
 }
@@ -560,7 +560,7 @@ func (j *jsonlSampleOut) Write(s Sample) error {
 		_, err = j.a.Write(append(b, '\n'))
 	}
 	if err != nil {
-		j.err = writeError(j.a.final, err)
+		j.err = outputError(j.a.final, err)
 	}
 	return j.err
 }

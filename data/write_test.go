@@ -230,7 +230,7 @@ func TestProfile(t *testing.T) {
 // A full disk and a read-only file system get a hint on what to do; other
 // errors pass unchanged.
 func TestExplainWrite(t *testing.T) {
-	full := writeError("out.parquet", &os.PathError{Op: "write", Path: ".out.parquet.tmp-1-2", Err: syscall.ENOSPC})
+	full := outputError("out.parquet", &os.PathError{Op: "write", Path: ".out.parquet.tmp-1-2", Err: syscall.ENOSPC})
 	if !errors.Is(full, syscall.ENOSPC) || !strings.Contains(full.Error(), "the disk is full") || !strings.Contains(full.Error(), "out.parquet") {
 		t.Errorf("full disk: %v", full)
 	}
