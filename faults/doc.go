@@ -24,6 +24,7 @@
 //
 // which sets DGTEXT_FAULTS=1 and DGTEXT_BIN. DGTEXT_FAULTS_SEED picks other
 // random moments, DGTEXT_FAULTS_SCALE (0 < s ≤ 1) runs that fraction of the
-// trials, and the results table goes to DGTEXT_FAULTS_REPORT (default
+// trials, DGTEXT_FAULTS_ONLY=refine,train only the trials of those commands,
+// and the results table goes to DGTEXT_FAULTS_REPORT (default
 // out/faults.md).
 package faults
