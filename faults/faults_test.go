@@ -455,7 +455,7 @@ func (s *suite) interruptTrial(scenario string, c *command, sig syscall.Signal) 
 	p := s.startCmd("", c.args(dir)...)
 	// Most moments fall in the work, some in the process start (libtorch loads
 	// before dgtext installs its signal handler).
-	delay := s.randomDelay(s.startup*3/4, c.dur*11/10)
+	delay := s.randomDelay(min(s.startup*3/4, c.dur/3), c.dur*11/10)
 	var probs []string
 	interrupted := false
 	if !p.wait(delay) {
