@@ -14,6 +14,11 @@
 //   - JSON Lines (".jsonl", ".ndjson", optionally ".gz"): one line per object,
 //     taken from the same field as the Parquet column.
 //
+// [ForEachLineContext] stops when its context is done, even while a read waits on
+// a FIFO, a pipe or a slow file system. With [ReadOptions.ContentHash] each file's
+// SHA-256 is computed while it is read. [IsSampleFile] tells dgtext's sample files
+// (with their refinement steps) from corpora.
+//
 // Reading never holds a corpus in memory ([ReadLines] does, when asked). Invalid
 // UTF-8 is never dropped: each invalid byte becomes U+FFFD and the line is counted
 // in [Stats.InvalidUTF8]. Empty lines (and Parquet or JSON nulls) are skipped and
@@ -63,7 +68,10 @@
 //	}
 //
 // Both are Snappy-compressed by default, in row groups of about 16 MiB of text, and
-// carry the key-value metadata "dgtext.schema" = "sample/v1" or "corpus/v1".
+// carry the key-value metadata "dgtext.schema" = "sample/v1" or "corpus/v1". The text
+// column has no page-header statistics, and column-chunk min/max values longer than
+// 4 KiB are dropped, so that long lines are stored once (the column index keeps
+// 16-byte bounds).
 // The JSON Lines equivalents are one object per line with the same field names
 // ({"id":..,"text":..,"method":..,"step":..,"seed":..,"critic":..,"z":[..]} and
 // {"text":..}); a non-finite critic score is written as null.

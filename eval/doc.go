@@ -26,8 +26,11 @@
 //
 // Statistics of a large or sharded corpus are built from a stream (NewCounter, Add,
 // Stats) or per shard and combined with Stats.Merge. Reference computes reference
-// statistics for files and keeps them in an on-disk cache keyed by the files' identity,
-// so repeated evaluations against a large corpus skip recounting.
+// statistics for files and keeps them in an on-disk cache, used again only while the
+// files' content hashes the same (SHA-256, computed while counting), so repeated
+// evaluations against a large corpus skip recounting and an edited file never gets
+// stale statistics. Memory follows distinct n-grams and a bounded chunk of positions,
+// whatever the number of lines or the sequence length.
 //
 // # Speed
 //
