@@ -25,6 +25,7 @@ type Sample struct {
 	Seed   int64     // random seed of the run
 	Critic float64   // critic output d(G(z))
 	Z      []float32 // latent; written only with WriterOptions.Latents
+	X      []float32 // the sample's values (an image or a vector, flattened); written only with WriterOptions.Values
 }
 
 // WriterOptions configures sample and line writers.
@@ -32,6 +33,9 @@ type WriterOptions struct {
 	// Latents adds the z column (Parquet) or field (JSON Lines) to samples.
 	// Every sample must then have a latent of the same length.
 	Latents bool
+	// Values adds the x column (Parquet) or field (JSON Lines): the samples of
+	// models whose output is not text. Every sample must then have as many values.
+	Values bool
 	// Compression is the Parquet codec: "snappy" (default), "zstd", "gzip" or "none".
 	Compression string
 	// RowGroupBytes bounds the text buffered per Parquet row group (default
@@ -94,6 +98,9 @@ func CreateSampleWriter(path string, opt WriterOptions) (SampleWriter, error) {
 		return nil, err
 	}
 	if format == formatParquet {
+		if opt.Values {
+			return newValuesOut(path, opt)
+		}
 		if opt.Latents {
 			return newParquetOut(path, opt, "sample/v1", func(s Sample) (sampleRowZ, int, error) {
 				r, n, err := toSampleRow(s)
@@ -107,9 +114,13 @@ func CreateSampleWriter(path string, opt WriterOptions) (SampleWriter, error) {
 		return nil, err
 	}
 	if format == formatText {
+		if opt.Values {
+			a.Abort()
+			return nil, fmt.Errorf("output %s: these samples are values, not text; write .parquet or .jsonl", path)
+		}
 		return &textOut[Sample]{a: a, text: func(s Sample) string { return s.Text }}, nil
 	}
-	return &jsonlSampleOut{a: a, latents: opt.Latents, zdim: -1}, nil
+	return &jsonlSampleOut{a: a, latents: opt.Latents, values: opt.Values, zdim: -1, xdim: -1}, nil
 }
 
 // CreateLineWriter creates a corpus writer for path, by extension: .parquet (one
@@ -370,6 +381,7 @@ type sampleJSON struct {
 	Seed   int64         `json:"seed"`
 	Critic jsonFloat     `json:"critic"`
 	Z      []jsonFloat32 `json:"z,omitempty"`
+	X      []jsonFloat32 `json:"x,omitempty"`
 }
 
 // jsonFloat writes non-finite values as null and reads null as NaN.
@@ -418,10 +430,11 @@ func (f *jsonFloat32) UnmarshalJSON(b []byte) error {
 }
 
 type jsonlSampleOut struct {
-	a       *atomicFile
-	latents bool
-	zdim    int
-	err     error
+	a          *atomicFile
+	latents    bool
+	values     bool
+	zdim, xdim int
+	err        error
 }
 
 func (j *jsonlSampleOut) Write(s Sample) error {
@@ -440,6 +453,19 @@ func (j *jsonlSampleOut) Write(s Sample) error {
 		js.Z = make([]jsonFloat32, len(s.Z))
 		for i, v := range s.Z {
 			js.Z[i] = jsonFloat32(v)
+		}
+	}
+	if j.values {
+		if j.xdim < 0 {
+			j.xdim = len(s.X)
+		}
+		if len(s.X) != j.xdim || len(s.X) == 0 {
+			j.err = fmt.Errorf("write %s: every sample needs the same number of values (first had %d, this one %d)", j.a.final, j.xdim, len(s.X))
+			return j.err
+		}
+		js.X = make([]jsonFloat32, len(s.X))
+		for i, v := range s.X {
+			js.X[i] = jsonFloat32(v)
 		}
 	}
 	b, err := json.Marshal(js)
@@ -515,6 +541,12 @@ func readSamplesJSONL(path string) ([]Sample, error) {
 				s.Z[i] = float32(v)
 			}
 		}
+		if js.X != nil {
+			s.X = make([]float32, len(js.X))
+			for i, v := range js.X {
+				s.X[i] = float32(v)
+			}
+		}
 		out = append(out, s)
 		return nil
 	})
@@ -556,6 +588,9 @@ func readSamplesParquet(path string) (out []Sample, err error) {
 			return nil, fmt.Errorf("not a dgtext sample file: column %q has type %s, want %s", name, k, kind)
 		}
 	}
+	if leaf, ok := pf.Schema().Lookup("x", "list", "element"); ok && leaf.Node.Type().Kind() == parquet.Float {
+		return readValueRows(pf)
+	}
 	if leaf, ok := pf.Schema().Lookup("z", "list", "element"); ok && leaf.Node.Type().Kind() == parquet.Float {
 		rows, err := readAllRows[sampleRowZ](pf)
 		if err != nil {
@@ -563,7 +598,7 @@ func readSamplesParquet(path string) (out []Sample, err error) {
 		}
 		out = make([]Sample, len(rows))
 		for i, r := range rows {
-			out[i] = Sample{r.ID, r.Text, r.Method, int(r.Step), r.Seed, r.Critic, r.Z}
+			out[i] = Sample{ID: r.ID, Text: r.Text, Method: r.Method, Step: int(r.Step), Seed: r.Seed, Critic: r.Critic, Z: r.Z}
 		}
 		return out, nil
 	}
@@ -573,7 +608,7 @@ func readSamplesParquet(path string) (out []Sample, err error) {
 	}
 	out = make([]Sample, len(rows))
 	for i, r := range rows {
-		out[i] = Sample{r.ID, r.Text, r.Method, int(r.Step), r.Seed, r.Critic, nil}
+		out[i] = Sample{ID: r.ID, Text: r.Text, Method: r.Method, Step: int(r.Step), Seed: r.Seed, Critic: r.Critic}
 	}
 	return out, nil
 }
