@@ -79,6 +79,8 @@ type About struct {
 	Detail string // one line for the log: architecture, training, device
 	N      int64  // samples refined when Options.N is 0
 	Batch  int    // latents refined together when Options.Batch is 0
+	// Files are the files the model was read from: Run refuses to write over them.
+	Files []string
 }
 
 // Reference says what a kind's figures compare against.
@@ -88,6 +90,8 @@ type Reference struct {
 	// Note says why figures are missing or limited (several lines allowed), and Hint
 	// is one line on how to get them, repeated after the table. Both "" when all is well.
 	Note, Hint string
+	// Files are the files the reference was read from: Run refuses to write over them.
+	Files []string
 }
 
 // Column is one figure of the table, e.g. JS-4, FD or the high-quality share.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/dgtext/dgtext/data"
 	"github.com/dgtext/dgtext/eval"
+	"github.com/dgtext/dgtext/pipeline"
 )
 
 // tinyModel trains the tiny preset for a few iterations and exports it.
@@ -37,11 +38,11 @@ func TestRefineEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, stderr)
 	}
-	var rep refineReport
+	var rep pipeline.Report
 	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
 		t.Fatalf("stdout is not the JSON report: %v\n%s", err, stdout)
 	}
-	if rep.Method != "dgflow-kl" || rep.N != 40 || len(rep.Steps) != 3 {
+	if rep.Kind != "text" || rep.Method != "dgflow-kl" || rep.N != 40 || len(rep.Steps) != 3 || !rep.Complete || rep.Done != 40 {
 		t.Fatalf("report: method %s n %d steps %+v", rep.Method, rep.N, rep.Steps)
 	}
 	rows, err := data.ReadSamples(out)
@@ -73,7 +74,7 @@ func TestRefineEndToEnd(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, n := range []int{4, 6} {
-			if got, want := js[n], s.JS[strconv.Itoa(n)]; got != want {
+			if got, want := js[n], s.Scores["JS-"+strconv.Itoa(n)]; got != want {
 				t.Fatalf("step %d JS-%d: rescored %v, report %v", s.Step, n, got, want)
 			}
 		}
@@ -108,12 +109,12 @@ func TestRefineWithoutCorpusStillRefines(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rep refineReport
+	var rep pipeline.Report
 	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(rep.JSNote, "--data-dir") || rep.Steps[0].JS != nil {
-		t.Fatalf("want critic scores only and a note on getting JS, got note %q steps %+v", rep.JSNote, rep.Steps)
+	if !strings.Contains(rep.Note, "--data-dir") || !strings.Contains(rep.Note, pipeline.DownloadCommand) || rep.Steps[0].Scores != nil || len(rep.Columns) != 0 {
+		t.Fatalf("want critic scores only and a note on getting JS, got note %q steps %+v", rep.Note, rep.Steps)
 	}
 	if _, err := os.Stat(out); err != nil {
 		t.Fatal(err)
