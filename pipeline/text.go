@@ -126,7 +126,9 @@ func (t *Text) Score(step int) (map[string]float64, error) {
 }
 
 // Plot implements Output: JS-n against step (when there is JS) beside the mean critic score.
-func (t *Text) Plot(path string, rep *Report) error { return PlotSteps(path, rep, "n-gram JS", "JS divergence (bits)") }
+func (t *Text) Plot(path string, rep *Report) error {
+	return PlotSteps(path, rep, "n-gram JS", "JS divergence (bits)")
+}
 
 // Examples implements Exampler.
 func (t *Text) Examples() [][2]string { return t.picker.pairs() }
