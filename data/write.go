@@ -48,10 +48,15 @@ type WriterOptions struct {
 
 // SampleWriter writes samples to a file. Nothing appears under the final name
 // until Close succeeds; Abort (or a failed Close) removes the temporary file.
+//
+// ClosePartial is for a run that stopped early (interrupted, or stopped by an
+// error): it flushes what was written and renames it to PartialPath(path), never
+// to the final name, and returns that path.
 type SampleWriter interface {
 	Write(s Sample) error
-	Close() error // flush and rename into place
-	Abort() error // remove the temporary file
+	Close() error                  // flush and rename into place
+	ClosePartial() (string, error) // flush and rename to PartialPath(path)
+	Abort() error                  // remove the temporary file
 }
 
 // LineWriter writes corpus lines (one text per row or line), as "dgtext data
@@ -91,7 +96,7 @@ func codecOf(name string) (compress.Codec, error) {
 
 // CreateSampleWriter creates a sample writer for path, by extension: .parquet
 // (schema in the package documentation), .txt (the text, one sample per line) or
-// .jsonl. The folder must exist.
+// .jsonl. Missing parent folders are created.
 func CreateSampleWriter(path string, opt WriterOptions) (SampleWriter, error) {
 	format, err := outputFormat(path)
 	if err != nil {
@@ -301,6 +306,15 @@ func (p *parquetOut[V, R]) Close() error {
 
 func (p *parquetOut[V, R]) Abort() error { return p.a.Abort() }
 
+// ClosePartial implements SampleWriter.
+func (p *parquetOut[V, R]) ClosePartial() (string, error) { return closePartial(p.a, p.Close) }
+
+// closePartial marks a as partial and closes its writer through closeFn.
+func closePartial(a *atomicFile, closeFn func() error) (string, error) {
+	a.partial = true
+	return PartialPath(a.final), closeFn()
+}
+
 // textOut writes one text per line. Newlines inside a text become spaces, so
 // that each value stays one line.
 type textOut[V any] struct {
@@ -339,6 +353,9 @@ func (t *textOut[V]) Close() error {
 }
 
 func (t *textOut[V]) Abort() error { return t.a.Abort() }
+
+// ClosePartial implements SampleWriter.
+func (t *textOut[V]) ClosePartial() (string, error) { return closePartial(t.a, t.Close) }
 
 // jsonlLineOut writes {"text":...} per line.
 type jsonlLineOut struct {
@@ -487,6 +504,9 @@ func (j *jsonlSampleOut) Close() error {
 }
 
 func (j *jsonlSampleOut) Abort() error { return j.a.Abort() }
+
+// ClosePartial implements SampleWriter.
+func (j *jsonlSampleOut) ClosePartial() (string, error) { return closePartial(j.a, j.Close) }
 
 // ReadSamples reads samples written by a SampleWriter: .parquet (the sample
 // schema; the z column is optional), .jsonl, or .txt (texts only, numbered from 0).

@@ -105,8 +105,14 @@ func TestSampleEdgeCases(t *testing.T) {
 	if _, err := CreateSampleWriter(filepath.Join(dir, "x.parquet"), WriterOptions{Compression: "lzma"}); err == nil {
 		t.Fatal("unknown compression accepted")
 	}
-	if _, err := CreateSampleWriter(filepath.Join(dir, "no", "such", "x.parquet"), WriterOptions{}); err == nil {
-		t.Fatal("missing folder accepted")
+	// Missing folders are created (TestWritersCreateParentFolders); a "folder" that
+	// is a file cannot be.
+	blocker := filepath.Join(dir, "a-file")
+	if err := os.WriteFile(blocker, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := CreateSampleWriter(filepath.Join(blocker, "x.parquet"), WriterOptions{}); err == nil || !strings.Contains(err.Error(), "a-file") {
+		t.Fatalf("output under a file accepted or unnamed: %v", err)
 	}
 	w, _ := CreateSampleWriter(filepath.Join(dir, "step.parquet"), WriterOptions{})
 	if err := w.Write(Sample{Step: math.MaxInt32 + 1}); err == nil {

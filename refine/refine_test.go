@@ -376,3 +376,50 @@ func TestOOMHalvesTheBatch(t *testing.T) {
 		t.Fatalf("refined %d latents, want %d", total, tB)
 	}
 }
+
+func TestCancelStopsWithinOneStep(t *testing.T) {
+	g, c := testModels(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var steps int
+	// 1,000,000 steps in one batch of 3, then a second batch: cancelling at step 5
+	// of the first batch must end the run at once, not after the batch.
+	opt := Options{Steps: 1_000_000, SaveEvery: 1, Batch: 3, Seed: 1, Device: gotch.CPU}
+	err := Run(ctx, g, c, DefaultDGflow(), 2*tB, func(first int64, n int) (*ts.Tensor, error) {
+		return fixedSource(t, z0v)(0, n)
+	}, opt, func(s Saved) error {
+		steps++
+		if s.Step == 5 {
+			cancel()
+		}
+		return nil
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("got %v, want context.Canceled", err)
+	}
+	var st *Stopped
+	if !errors.As(err, &st) || st.Done != 0 || st.Total != 2*tB {
+		t.Fatalf("got %#v, want *Stopped with 0 of %d samples done", err, 2*tB)
+	}
+	if steps != 6 {
+		t.Fatalf("the sink saw %d steps after cancelling at step 5, want 6 (steps 0-5)", steps)
+	}
+}
+
+func TestStoppedCountsCompleteBatches(t *testing.T) {
+	g, _ := testModels(t)
+	// Batches of 1: the NaN appears in the second latent's batch (critic calls 0-3
+	// belong to the first batch of 3 steps + 1 final evaluation).
+	opt := Options{Steps: 3, SaveEvery: 1, Batch: 1, Seed: 1, Device: gotch.CPU}
+	err := Run(context.Background(), g, &nanCritic{after: 5}, DefaultDGflow(), tB, fixedSource(t, z0v), opt, func(Saved) error { return nil })
+	var st *Stopped
+	if !errors.As(err, &st) || !errors.Is(err, ErrNonFinite) {
+		t.Fatalf("got %v, want a *Stopped wrapping ErrNonFinite", err)
+	}
+	if st.Done != 1 || st.Total != tB {
+		t.Fatalf("Stopped says %d of %d done, want 1 of %d", st.Done, st.Total, tB)
+	}
+	if !strings.Contains(err.Error(), "after 1 of 3 samples") {
+		t.Fatalf("message %q does not say how far it got", err)
+	}
+}

@@ -52,14 +52,40 @@ func Gaussian(latentDim int, d gotch.Device) Source {
 // ErrNonFinite reports a NaN or Inf in the latents or the critic's output.
 var ErrNonFinite = errors.New("non-finite values")
 
+// Stopped is the error Run returns when it ends before every sample is refined:
+// interrupted (Err is the context's error) or stopped by a NaN guard, the sink or
+// the model. Done samples went through every step; the sink also saw the early
+// steps of the batch that was cut short.
+type Stopped struct {
+	Done, Total int64
+	Err         error
+}
+
+func (e *Stopped) Error() string {
+	return fmt.Sprintf("%v (after %d of %d samples)", e.Err, e.Done, e.Total)
+}
+
+func (e *Stopped) Unwrap() error { return e.Err }
+
 // Run refines n latents from src in batches with method m, calling sink for step 0
 // (the unrefined samples), every SaveEvery steps and the last step. On a CUDA
 // out-of-memory error it halves the batch and retries. A NaN or Inf stops the run
 // with an error naming the step and method; samples already passed to sink stay valid.
+// Run checks ctx before every step, so cancelling it stops the run within one step.
+// Whenever it stops early the error is a *Stopped saying how many samples are done.
 func Run(ctx context.Context, g Generator, c Critic, m Method, n int64, src Source, opt Options, sink Sink) error {
 	if opt.Steps < 0 || opt.Batch < 1 || n < 0 {
 		return fmt.Errorf("refine: steps %d, batch %d, n %d: need steps ≥ 0, batch ≥ 1, n ≥ 0", opt.Steps, opt.Batch, n)
 	}
+	var done int64
+	err := run(ctx, g, c, m, n, src, opt, sink, &done)
+	if err != nil {
+		return &Stopped{Done: done, Total: n, Err: err}
+	}
+	return nil
+}
+
+func run(ctx context.Context, g Generator, c Critic, m Method, n int64, src Source, opt Options, sink Sink, completed *int64) error {
 	freeze(g, c)
 	batch := opt.Batch
 	var done int64
@@ -68,7 +94,7 @@ func Run(ctx context.Context, g Generator, c Critic, m Method, n int64, src Sour
 			return err
 		}
 		b := int(min(int64(batch), n-first))
-		err := try(func() error { return runBatch(g, c, m, first, b, src, opt, sink, &done) })
+		err := try(func() error { return runBatch(ctx, g, c, m, first, b, src, opt, sink, &done) })
 		if err != nil && torch.IsOOM(err) && batch > 1 && opt.Device.IsCuda() {
 			batch /= 2
 			if opt.Note != nil {
@@ -80,6 +106,7 @@ func Run(ctx context.Context, g Generator, c Critic, m Method, n int64, src Sour
 			return err
 		}
 		first += int64(b)
+		*completed = first
 	}
 	return nil
 }
@@ -97,7 +124,7 @@ func freeze(models ...any) {
 func try(fn func() error) error { return torch.Try(fn) }
 
 // runBatch is the refinement loop of one batch: evaluate d and ∇z d at z, save, step.
-func runBatch(g Generator, c Critic, m Method, first int64, b int, src Source, opt Options, sink Sink, done *int64) error {
+func runBatch(ctx context.Context, g Generator, c Critic, m Method, first int64, b int, src Source, opt Options, sink Sink, done *int64) error {
 	torch.Seed(opt.Seed*1_000_003 + first)
 	z, err := src(first, b)
 	if err != nil {
@@ -105,6 +132,10 @@ func runBatch(g Generator, c Critic, m Method, first int64, b int, src Source, o
 	}
 	m.Start(z)
 	for k := 0; ; k++ {
+		if err := ctx.Err(); err != nil {
+			z.MustDrop()
+			return err
+		}
 		last := k == opt.Steps
 		x, d, grad := evaluate(g, c, z, !last)
 		dv := torch.Float64s(d)

@@ -7,11 +7,12 @@ import (
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 	"sort"
 
 	"github.com/sugarme/gotch"
 	"github.com/sugarme/gotch/ts"
+
+	"github.com/dgtext/dgtext/data"
 )
 
 // This file reads and writes the safetensors format (huggingface/safetensors, the
@@ -223,35 +224,11 @@ func FromArray(a Array, d gotch.Device) (*ts.Tensor, error) {
 }
 
 // WriteFileAtomic writes a file through a temporary file in the same folder and a
-// rename, so readers never see a half-written file under the final name.
-func WriteFileAtomic(path string, write func(w io.Writer) error) (err error) {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if err = write(f); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Chmod(f.Name(), 0o644); err != nil { // CreateTemp makes it 0600
-		return err
-	}
-	return os.Rename(f.Name(), path)
+// rename, so readers never see a half-written file under the final name. It is
+// data.WriteFileAtomic (missing folders created, stale temporary files of dead
+// processes removed), here so model code need not import the data package.
+func WriteFileAtomic(path string, write func(w io.Writer) error) error {
+	return data.WriteFileAtomic(path, write)
 }
 
 // float32ToHalf converts with round-to-nearest-even; values beyond the F16 range

@@ -6,13 +6,19 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 )
 
 func main() {
+	// Every command runs under one signal handler: the first Ctrl-C (or SIGTERM)
+	// cancels cmd.Context(), a second one quits at once.
+	ctx, stop := signalContext(context.Background(), os.Stderr)
 	root := newRootCmd()
-	if err := root.Execute(); err != nil {
+	err := root.ExecuteContext(ctx)
+	stop()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "dgtext: error:", err)
 		os.Exit(1)
 	}
