@@ -2,9 +2,12 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math"
+	"os"
+	"path/filepath"
 	"sort"
 	"time"
 
@@ -64,6 +67,9 @@ func Run(ctx context.Context, k Kind, o Options) (*Report, error) {
 	if n < 1 || batch < 1 {
 		return nil, fmt.Errorf("--n %d and --batch %d must be at least 1", n, batch)
 	}
+	if err := checkOutputs(o, about, ref); err != nil {
+		return nil, err
+	}
 	fmt.Fprintf(log, "refine: %s model %s (%s) on %s\n", about.Kind, about.Model, about.Detail, torch.DeviceName(o.Device))
 	if about.Critic != "" {
 		fmt.Fprintf(log, "refine: critic %s\n", about.Critic)
@@ -87,6 +93,9 @@ func Run(ctx context.Context, k Kind, o Options) (*Report, error) {
 	}
 	if steps < 0 {
 		tr, err := refine.AutoSteps(ctx, g, c, method, src, int(min(int64(batch), n)), ropt, refine.DefaultAuto())
+		if ctx.Err() != nil {
+			return nil, errors.New("interrupted while choosing the number of steps (--steps auto); nothing written")
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -121,8 +130,7 @@ func Run(ctx context.Context, k Kind, o Options) (*Report, error) {
 	}
 	rep.Done = rec.done
 	if runErr != nil {
-		w.Abort()
-		return rep, runErr
+		return rep, stopped(ctx, runErr, w, rec.done, n)
 	}
 	if err := w.Close(); err != nil {
 		return rep, err
@@ -242,4 +250,70 @@ func (r *recorder) checkRadius(step int, z []float32) {
 		fmt.Fprintf(r.log, "refine: warning: at step %d a latent has ‖z‖ = %.3g, beyond 10·√L = %.3g where the prior has no mass: "+
 			"the step size (--eta, --eps or --dot-lr) is probably too large, and the samples may mean nothing\n", step, norm, r.radius)
 	}
+}
+
+// stopped ends a run that stopped early (interrupted, or the NaN guard): the done
+// samples, refined through every step, go to the partial name, never to the final one.
+func stopped(ctx context.Context, runErr error, w data.SampleWriter, done, n int64) error {
+	cause := runErr
+	var st *refine.Stopped
+	if errors.As(runErr, &st) {
+		cause = st.Err
+	}
+	where := "no sample was complete, nothing written"
+	if done > 0 {
+		partial, err := w.ClosePartial()
+		if err != nil {
+			w.Abort()
+			return fmt.Errorf("%v; saving the %d complete samples failed too: %w", cause, done, err)
+		}
+		where = "partial samples in " + partial
+	} else {
+		w.Abort()
+	}
+	if ctx.Err() != nil {
+		return fmt.Errorf("interrupted after %d of %d samples; %s", done, n, where)
+	}
+	return fmt.Errorf("%w; stopped after %d of %d samples; %s", cause, done, n, where)
+}
+
+// checkOutputs refuses a samples file or plot that would overwrite a file the run
+// reads (the model, the reference, the latents, after resolving symbolic links),
+// or each other.
+func checkOutputs(o Options, about About, ref Reference) error {
+	var inputs []string
+	for _, p := range append(append(append([]string{}, about.Files...), ref.Files...), o.Latents) {
+		inputs = append(inputs, files(p)...)
+	}
+	if err := data.CheckDistinct(o.Out, o.Plot); err != nil {
+		return err
+	}
+	for _, out := range []string{o.Out, data.PartialPath(o.Out), o.Plot} {
+		if out == "" {
+			continue
+		}
+		if err := data.CheckNotInput(out, inputs...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// files lists path itself, or the files under it when it is a folder.
+func files(path string) []string {
+	if path == "" {
+		return nil
+	}
+	info, err := os.Stat(path)
+	if err != nil || !info.IsDir() {
+		return []string{path}
+	}
+	var out []string
+	filepath.WalkDir(path, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			out = append(out, p)
+		}
+		return nil
+	})
+	return out
 }

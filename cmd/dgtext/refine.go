@@ -7,10 +7,8 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"os/signal"
 	"sort"
 	"strings"
-	"syscall"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -128,12 +126,10 @@ and says how to get the figures.`,
 				}
 				opts.Model = m
 			}
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
 			if runF != nil {
-				return runF(ctx, opts)
+				return runF(cmd.Context(), opts)
 			}
-			return refineRun(ctx, opts)
+			return refineRun(cmd.Context(), opts)
 		},
 	}
 	if spec.short != "" {
