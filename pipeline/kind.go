@@ -115,12 +115,21 @@ type Sample struct {
 	X    []float32
 }
 
-// Compose joins a Model and an Output into a Kind.
-func Compose(m Model, o Output) Kind {
-	return struct {
-		Model
-		Output
-	}{m, o}
+// Compose joins a Model and an Output into a Kind. The Kind is an Exampler when
+// the Output is.
+func Compose(m Model, o Output) Kind { return composed{m, o} }
+
+type composed struct {
+	Model
+	Output
+}
+
+// Examples implements Exampler for outputs that do.
+func (c composed) Examples() [][2]string {
+	if ex, ok := c.Output.(Exampler); ok {
+		return ex.Examples()
+	}
+	return nil
 }
 
 // Parts is a Model made of a generator, a critic and a Gaussian prior on a device.

@@ -49,7 +49,7 @@ func TestRefineEndToEnd(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
 		t.Fatalf("stdout is not the JSON report: %v\n%s", err, stdout)
 	}
-	if rep.Kind != "text" || rep.Method != "dgflow-kl" || rep.N != 40 || len(rep.Steps) != 3 || !rep.Complete || rep.Done != 40 {
+	if rep.Kind != "text" || rep.Method != "dgflow-kl" || rep.N != 40 || len(rep.Steps) != 3 || !rep.Complete || rep.Done != 40 || len(rep.Examples) != 5 {
 		t.Fatalf("report: method %s n %d steps %+v", rep.Method, rep.N, rep.Steps)
 	}
 	rows, err := data.ReadSamples(out)
