@@ -460,29 +460,15 @@ func (j *jsonlSampleOut) Write(s Sample) error {
 	}
 	js := sampleJSON{ID: s.ID, Text: s.Text, Method: s.Method, Step: s.Step, Seed: s.Seed, Critic: jsonFloat(s.Critic)}
 	if j.latents {
-		if j.zdim < 0 {
-			j.zdim = len(s.Z)
-		}
-		if len(s.Z) != j.zdim || len(s.Z) == 0 {
-			j.err = fmt.Errorf("write %s: every sample needs a latent of the same length (first had %d values, this one %d)", j.a.final, j.zdim, len(s.Z))
+		if js.Z, j.err = sameLength(s.Z, &j.zdim); j.err != nil {
+			j.err = fmt.Errorf("write %s: every sample needs a latent of the same length (%w)", j.a.final, j.err)
 			return j.err
-		}
-		js.Z = make([]jsonFloat32, len(s.Z))
-		for i, v := range s.Z {
-			js.Z[i] = jsonFloat32(v)
 		}
 	}
 	if j.values {
-		if j.xdim < 0 {
-			j.xdim = len(s.X)
-		}
-		if len(s.X) != j.xdim || len(s.X) == 0 {
-			j.err = fmt.Errorf("write %s: every sample needs the same number of values (first had %d, this one %d)", j.a.final, j.xdim, len(s.X))
+		if js.X, j.err = sameLength(s.X, &j.xdim); j.err != nil {
+			j.err = fmt.Errorf("write %s: every sample needs the same number of values (%w)", j.a.final, j.err)
 			return j.err
-		}
-		js.X = make([]jsonFloat32, len(s.X))
-		for i, v := range s.X {
-			js.X[i] = jsonFloat32(v)
 		}
 	}
 	b, err := json.Marshal(js)
@@ -493,6 +479,22 @@ func (j *jsonlSampleOut) Write(s Sample) error {
 		j.err = fmt.Errorf("write %s: %w", j.a.final, err)
 	}
 	return j.err
+}
+
+// sameLength converts v for JSON after checking that it is not empty and as long
+// as the first vector (*dim, −1 until then).
+func sameLength(v []float32, dim *int) ([]jsonFloat32, error) {
+	if *dim < 0 {
+		*dim = len(v)
+	}
+	if len(v) != *dim || len(v) == 0 {
+		return nil, fmt.Errorf("first had %d values, this one %d", *dim, len(v))
+	}
+	out := make([]jsonFloat32, len(v))
+	for i, x := range v {
+		out[i] = jsonFloat32(x)
+	}
+	return out, nil
 }
 
 func (j *jsonlSampleOut) Close() error {
