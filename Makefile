@@ -11,7 +11,7 @@ SHARED   ?= $(abspath ../shared/data)
 BW       := $(SHARED)/billion-words
 EVAL13   := 1-billion-word-language-modeling-benchmark-r13output/heldout-monolingual.tokenized.shuffled/news.en.heldout-00013-of-00050
 
-.PHONY: setup build test test-long demo bench fmt vet clean
+.PHONY: setup build test test-long readme-check demo bench fmt vet clean
 
 ## setup: find or install libtorch and generate the gotch bindings (idempotent)
 setup:
@@ -27,9 +27,16 @@ test: build
 	$(GO) test -count=1 ./...
 	./$(BIN) doctor
 
-## test-long: slower checks gated out of the default run (longer training, fuzzing)
+## test-long: slower checks gated out of the default run (longer training, fuzzing), then readme-check
 test-long: build
 	DGTEXT_LONG=1 $(GO) test -count=1 -timeout 60m ./...
+	$(MAKE) --no-print-directory readme-check
+
+## readme-check: run the README commands whose output it shows (doctor, eval calibration, demo) and
+## compare the figures it states (tolerances in README "Which figures are exact where").
+## UPDATE=1 rewrites the demo block from the current build; ONLY=demo,eval-calibration,doctor picks checks.
+readme-check: build
+	$(GO) run ./cmd/readme-check -readme README.md $(if $(UPDATE),-update) $(if $(ONLY),-only $(ONLY))
 
 ## demo: the main job: refine the bundled model's samples with DGflow and score them
 demo: build

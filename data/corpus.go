@@ -1,7 +1,6 @@
 package data
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -51,8 +50,8 @@ const (
 
 // CorpusOptions selects where a named corpus lives and which files form its splits.
 type CorpusOptions struct {
-	// DataDir is the billion-words data folder (--data-dir). Empty means
-	// $DGTEXT_DATA_DIR, then ./data/billion-words.
+	// DataDir is the billion-words data folder (--data-dir). Empty means the
+	// places of CorpusPlaces: $DGTEXT_DATA_DIR, the XDG data folder, ./data.
 	DataDir string
 	// TrainFiles and EvalFiles are globs relative to the data folder (a glob
 	// that matches nothing there is also tried relative to the release folder and
@@ -105,17 +104,20 @@ func SharedSplit(dataDir string) (*Corpus, error) {
 // ResolveCorpus resolves a corpus name or path to files.
 //
 // "billion-words" is looked for in opt.DataDir when set (and only there);
-// otherwise in $DGTEXT_DATA_DIR, then ./data/billion-words. A place is accepted
-// when it is the release folder (1-billion-word-language-modeling-benchmark-r13output,
-// recognised by its heldout-monolingual.tokenized.shuffled or
-// training-monolingual.tokenized.shuffled folder) or contains it, directly or
-// under billion-words/. The default splits are the benchmark's: train =
+// otherwise in $DGTEXT_DATA_DIR, the XDG data folder ($XDG_DATA_HOME/dgtext,
+// default ~/.local/share/dgtext, where DownloadCommand puts it) and ./data (see
+// CorpusPlaces). A place is accepted when it is the release folder
+// (1-billion-word-language-modeling-benchmark-r13output, recognised by its
+// heldout-monolingual.tokenized.shuffled or training-monolingual.tokenized.shuffled
+// folder) or contains it, directly or under billion-words/ (Corpus.Dir is then
+// that billion-words/ folder). The default splits are the benchmark's: train =
 // training-monolingual.tokenized.shuffled/news.en-*-of-00100, eval =
 // heldout-monolingual.tokenized.shuffled/news.en.heldout-00000-of-00050.
-// When nothing is found, the error names every place looked, the expected
-// layout and where the benchmark is published. When the folder is found but a
-// split's default files are not (a partial copy), that split is left empty and
-// its error kept in Corpus.TrainErr or EvalErr; globs given by the user must match.
+// When nothing is found, the error is a *CorpusNotFoundError: it names every
+// place looked, the expected layout and the command that downloads the corpus.
+// When the folder is found but a split's default files are not (a partial
+// copy), that split is left empty and its error kept in Corpus.TrainErr or
+// EvalErr; globs given by the user must match.
 //
 // Any other name is a path or glob (file, folder, text, .gz or Parquet) used for
 // both Train and Eval; if it is a folder, TrainFiles and EvalFiles (when given)
@@ -152,30 +154,167 @@ func splitGlobs(opt CorpusOptions) (train, eval []string, err error) {
 	return train, eval, nil
 }
 
-func resolveBillionWords(opt CorpusOptions, train, eval []string) (*Corpus, error) {
-	type place struct{ dir, source string }
-	var places []place
-	if opt.DataDir != "" {
-		places = append(places, place{opt.DataDir, "--data-dir"})
-	} else {
-		if env := os.Getenv(DataDirEnv); env != "" {
-			places = append(places, place{env, "$" + DataDirEnv})
-		}
-		places = append(places, place{filepath.Join("data", BillionWords), "default"})
+// XDGDataFolder is the name of dgtext's folder under the XDG data home.
+const XDGDataFolder = "dgtext"
+
+// DownloadCommand is the command that fetches the benchmark into the default place.
+const DownloadCommand = "dgtext data download " + BillionWords
+
+// Place is one folder where "billion-words" is looked for, and why it is looked at.
+type Place struct {
+	Dir    string // the folder ("" when it cannot be named, e.g. no home folder)
+	Source string // what named it: "--data-dir", "$DGTEXT_DATA_DIR", "XDG data folder", "./data"
+	Why    string // set when Dir is "": why this place was not consulted
+}
+
+// CorpusPlaces returns where "billion-words" is looked for, in order. With a
+// --data-dir (dataDir != "") only that folder is consulted. Otherwise:
+// $DGTEXT_DATA_DIR (when set), the XDG data folder ($XDG_DATA_HOME/dgtext, by
+// default ~/.local/share/dgtext) and ./data. In each place the release folder
+// may be the place itself, PLACE/1-billion-word-language-modeling-benchmark-r13output
+// or PLACE/billion-words/1-billion-word-language-modeling-benchmark-r13output.
+func CorpusPlaces(dataDir string) []Place {
+	if dataDir != "" {
+		return []Place{{Dir: dataDir, Source: "--data-dir"}}
 	}
-	var looked []string
-	for _, p := range places {
-		release, why := findRelease(p.dir)
-		if release == "" && !(len(opt.TrainFiles) > 0 && len(opt.EvalFiles) > 0 && isDir(p.dir)) {
-			where := p.dir
-			if abs, err := filepath.Abs(p.dir); err == nil && abs != p.dir {
-				where += " = " + abs
-			}
-			looked = append(looked, fmt.Sprintf("  %s (%s): %s", where, p.source, why))
+	var places []Place
+	if env := os.Getenv(DataDirEnv); env != "" {
+		places = append(places, Place{Dir: env, Source: "$" + DataDirEnv})
+	}
+	if xdg, err := xdgDataHome(); err == nil {
+		places = append(places, Place{Dir: filepath.Join(xdg, XDGDataFolder), Source: "XDG data folder"})
+	} else {
+		places = append(places, Place{Source: "XDG data folder", Why: err.Error()})
+	}
+	return append(places, Place{Dir: "data", Source: "./data"})
+}
+
+// CorpusPlacesHelp describes the search order in one sentence, for --help texts.
+const CorpusPlacesHelp = "--data-dir if given (and only it); else $" + DataDirEnv +
+	", then the XDG data folder ($XDG_DATA_HOME/" + XDGDataFolder + ", default ~/.local/share/" + XDGDataFolder +
+	", where `" + DownloadCommand + "` puts it), then ./data"
+
+// xdgDataHome is $XDG_DATA_HOME when it is an absolute path (the XDG base
+// directory specification ignores a relative one), else ~/.local/share.
+func xdgDataHome() (string, error) {
+	if x := os.Getenv("XDG_DATA_HOME"); filepath.IsAbs(x) {
+		return x, nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil || home == "" {
+		return "", fmt.Errorf("no home folder to hold ~/.local/share (%v); set $XDG_DATA_HOME or $%s", err, DataDirEnv)
+	}
+	return filepath.Join(home, ".local", "share"), nil
+}
+
+// DefaultDownloadDir is where `dgtext data download billion-words` puts the
+// release folder when no --dest is given: $DGTEXT_DATA_DIR when set, else
+// billion-words/ in the XDG data folder. Both are places ResolveCorpus looks in.
+func DefaultDownloadDir() (string, error) {
+	if env := os.Getenv(DataDirEnv); env != "" {
+		return env, nil
+	}
+	xdg, err := xdgDataHome()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(xdg, XDGDataFolder, BillionWords), nil
+}
+
+// LookedPlace is one place ResolveCorpus looked in, and why it did not qualify.
+type LookedPlace struct {
+	Place
+	Abs    string // Dir made absolute ("" if it already was, or cannot be)
+	Reason string // "does not exist", "no ... folder in it", ...
+}
+
+// CorpusNotFoundError is returned by ResolveCorpus when "billion-words" is in
+// none of its places. Error gives the full explanation (every place looked, the
+// expected layout, how to get the corpus); Hint gives it in one line.
+type CorpusNotFoundError struct {
+	Looked  []LookedPlace
+	DataDir string // the --data-dir given, if any
+}
+
+func (p LookedPlace) where() string {
+	if p.Dir == "" {
+		return p.Source
+	}
+	if p.Abs != "" {
+		return p.Dir + " = " + p.Abs + " (" + p.Source + ")"
+	}
+	return p.Dir + " (" + p.Source + ")"
+}
+
+// DownloadHint is the command that puts the corpus where this search finds it:
+// with a --data-dir, the download goes there.
+func (e *CorpusNotFoundError) DownloadHint() string {
+	if e.DataDir != "" {
+		return DownloadCommand + " --dest " + shellQuote(e.DataDir)
+	}
+	return DownloadCommand
+}
+
+// Hint is the one-line form of the error, for commands that carry on without
+// the corpus (for example refine, which still reports critic scores).
+func (e *CorpusNotFoundError) Hint() string {
+	var where []string
+	for _, p := range e.Looked {
+		if p.Dir != "" {
+			where = append(where, p.Dir)
+		}
+	}
+	return fmt.Sprintf("corpus %s not found (looked in %s); get it with: %s", BillionWords, strings.Join(where, ", "), e.DownloadHint())
+}
+
+func (e *CorpusNotFoundError) Error() string {
+	var b strings.Builder
+	b.WriteString("corpus " + BillionWords + " not found. Looked in:\n")
+	for _, p := range e.Looked {
+		b.WriteString("  " + p.where() + ": " + p.Reason + "\n")
+	}
+	if e.DataDir != "" {
+		b.WriteString("  ($" + DataDirEnv + ", the XDG data folder and ./data were not consulted because --data-dir was given)\n")
+	} else if os.Getenv(DataDirEnv) == "" {
+		b.WriteString("  ($" + DataDirEnv + " is not set)\n")
+	}
+	b.WriteString("In each place the release folder may be PLACE itself, PLACE/" + BillionWordsRelease +
+		" or PLACE/" + BillionWords + "/" + BillionWordsRelease + ", laid out as released:\n")
+	b.WriteString("  " + BillionWordsRelease + "/training-monolingual.tokenized.shuffled/news.en-000NN-of-00100\n")
+	b.WriteString("  " + BillionWordsRelease + "/heldout-monolingual.tokenized.shuffled/news.en.heldout-000NN-of-00050\n")
+	b.WriteString("Get it (the release archive from " + BillionWordsURL + ", 1.8 GB download, resumable, checksums verified):\n")
+	b.WriteString("  " + e.DownloadHint() + "                 # all shards, 4.2 GB on disk\n")
+	b.WriteString("  " + e.DownloadHint() + " --heldout-only  # held-out shards only (evaluation), 42 MB on disk\n")
+	b.WriteString("Or pass an unpacked copy with --data-dir DIR or $" + DataDirEnv + "=DIR, or use --corpus PATH for your own text or Parquet files.")
+	return b.String()
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:@+,") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+func resolveBillionWords(opt CorpusOptions, train, eval []string) (*Corpus, error) {
+	notFound := &CorpusNotFoundError{DataDir: opt.DataDir}
+	for _, p := range CorpusPlaces(opt.DataDir) {
+		if p.Dir == "" {
+			notFound.Looked = append(notFound.Looked, LookedPlace{Place: p, Reason: p.Why})
 			continue
 		}
-		c := &Corpus{Name: BillionWords, Dir: p.dir}
-		bases := globBases(p.dir, release)
+		release, why := findRelease(p.Dir)
+		if release == "" && !(len(opt.TrainFiles) > 0 && len(opt.EvalFiles) > 0 && isDir(p.Dir)) {
+			lp := LookedPlace{Place: p, Reason: why}
+			if abs, err := filepath.Abs(p.Dir); err == nil && abs != p.Dir {
+				lp.Abs = abs
+			}
+			notFound.Looked = append(notFound.Looked, lp)
+			continue
+		}
+		c := &Corpus{Name: BillionWords, Dir: p.dataDir(release)}
+		bases := globBases(c.Dir, release)
 		var err error
 		// Globs the user gave must match; the benchmark's defaults may be
 		// missing from a partial copy, which only matters to a command using
@@ -194,20 +333,17 @@ func resolveBillionWords(opt CorpusOptions, train, eval []string) (*Corpus, erro
 		}
 		return c, nil
 	}
-	var b strings.Builder
-	b.WriteString("corpus billion-words not found. Looked in:\n")
-	b.WriteString(strings.Join(looked, "\n"))
-	if opt.DataDir != "" {
-		b.WriteString("\n  ($" + DataDirEnv + " and ./data/billion-words were not consulted because --data-dir was given)")
-	} else if os.Getenv(DataDirEnv) == "" {
-		b.WriteString("\n  ($" + DataDirEnv + " is not set)")
+	return nil, notFound
+}
+
+// dataDir is the data folder of a release found in place p: the place itself,
+// or its billion-words/ subfolder when the release lies there.
+func (p Place) dataDir(release string) string {
+	sub := filepath.Join(p.Dir, BillionWords)
+	if release != "" && (release == sub || filepath.Dir(release) == sub) {
+		return sub
 	}
-	b.WriteString("\nExpected layout (the official release, unpacked):\n")
-	b.WriteString("  DIR/" + BillionWordsRelease + "/training-monolingual.tokenized.shuffled/news.en-000NN-of-00100\n")
-	b.WriteString("  DIR/" + BillionWordsRelease + "/heldout-monolingual.tokenized.shuffled/news.en.heldout-000NN-of-00050\n")
-	b.WriteString("The benchmark is published at " + BillionWordsURL + " (1-billion-word-language-modeling-benchmark-r13output.tar.gz).\n")
-	b.WriteString("Pass its folder with --data-dir DIR or set $" + DataDirEnv + "=DIR, or use --corpus PATH for your own text or Parquet files.")
-	return nil, errors.New(b.String())
+	return p.Dir
 }
 
 // findRelease returns the release folder at or under dir, or "" and why not.

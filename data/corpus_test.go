@@ -95,12 +95,13 @@ func TestResolveCorpusEnvAndDefaultPlace(t *testing.T) {
 
 func TestResolveCorpusMissingGuides(t *testing.T) {
 	t.Setenv(DataDirEnv, "")
+	t.Setenv("XDG_DATA_HOME", t.TempDir())
 	t.Chdir(t.TempDir())
 	_, err := ResolveCorpus(BillionWords, CorpusOptions{})
 	if err == nil {
 		t.Fatal("no error for a missing corpus")
 	}
-	for _, want := range []string{"data/billion-words", "$DGTEXT_DATA_DIR is not set", "heldout-monolingual.tokenized.shuffled",
+	for _, want := range []string{"(./data)", "(XDG data folder)", "$DGTEXT_DATA_DIR is not set", "dgtext data download billion-words", "heldout-monolingual.tokenized.shuffled",
 		"training-monolingual.tokenized.shuffled", "statmt.org/lm-benchmark", "--data-dir"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not mention %q:\n%v", want, err)
@@ -110,7 +111,7 @@ func TestResolveCorpusMissingGuides(t *testing.T) {
 	env := t.TempDir()
 	t.Setenv(DataDirEnv, env)
 	_, err = ResolveCorpus(BillionWords, CorpusOptions{})
-	if err == nil || !strings.Contains(err.Error(), env) || !strings.Contains(err.Error(), "data/billion-words") {
+	if err == nil || !strings.Contains(err.Error(), env) || !strings.Contains(err.Error(), "(./data)") {
 		t.Fatalf("error should name both places looked: %v", err)
 	}
 

@@ -17,8 +17,8 @@ type corpusFlags struct {
 func (f *corpusFlags) addTo(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.StringVar(&f.Corpus, "corpus", data.BillionWords,
-		`corpus: "billion-words" (the One Billion Word benchmark, found via --data-dir, $`+data.DataDirEnv+
-			`, ./data/billion-words), or a file, folder or glob of text, .gz, Parquet or JSONL files`)
+		`corpus: "billion-words" (the One Billion Word benchmark, looked for in `+data.CorpusPlacesHelp+
+			`), or a file, folder or glob of text, .gz, Parquet or JSONL files`)
 	fl.StringVar(&f.DataDir, "data-dir", "",
 		"folder holding the billion-words release ("+data.BillionWordsRelease+") or the release folder itself")
 	fl.StringVar(&f.Split, "split", "",

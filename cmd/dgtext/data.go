@@ -29,7 +29,7 @@ func newDataCmd() *cobra.Command {
 		Long: `Tools for corpora: plain text (one sentence per line, optionally .gz), Parquet
 files with a string column, and JSON Lines.`,
 	}
-	cmd.AddCommand(newDataConvertCmd(), newDataStatsCmd())
+	cmd.AddCommand(newDataConvertCmd(), newDataStatsCmd(), newDataDownloadCmd())
 	return cmd
 }
 
