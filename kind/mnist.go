@@ -140,11 +140,11 @@ func imageReference(o Options) (pipeline.Features, *eval.Gaussian, pipeline.Refe
 	if err != nil {
 		return nil, nil, pipeline.Reference{}, err
 	}
-	fmt.Fprintf(o.log(), "refine: reference MNIST test set in %s: %d images\n", dir, test.N)
 	info := pipeline.Reference{
-		Desc:  fmt.Sprintf("MNIST test set (%d images) in the feature space of %s (test accuracy %.2f%%)", test.N, path, 100*clf.Accuracy),
+		Desc:  fmt.Sprintf("MNIST test set in %s (%d images), FD in the feature space of %s (test accuracy %.2f%%)", dir, test.N, path, 100*clf.Accuracy),
 		Size:  int64(test.N),
 		Files: []string{path, dir},
 	}
+	fmt.Fprintf(o.log(), "refine: reference %s\n", info.Desc)
 	return clf.Features, &ref, info, nil
 }

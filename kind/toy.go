@@ -37,6 +37,7 @@ func openToy(path string, o Options) (pipeline.Kind, error) {
 		Detail: fmt.Sprintf("%s, WGAN-GP MLP %d×%d, latent %d, trained %d iterations", ds, m.Config.Layers, m.Config.Hidden, m.Config.Latent, train.Iters)}
 	out := &points{ds: ds, real: ds.Sample(rand.New(rand.NewPCG(uint64(o.Seed), 99)), nReal), steps: map[int][][2]float64{}}
 	out.info = pipeline.Reference{Desc: fmt.Sprintf("%d fresh points of %s (seed %d)", nReal, ds, o.Seed), Size: int64(nReal)}
+	fmt.Fprintf(o.log(), "refine: reference %s\n", out.info.Desc)
 	return pipeline.Compose(pipeline.Parts{Info: about, G: m, C: m, Device: o.Device}, out), nil
 }
 

@@ -82,17 +82,16 @@ func (r *Report) WriteJSON(w io.Writer) error {
 	return enc.Encode(r)
 }
 
-// WriteTable prints the report as a table: one row per saved step, one column per
-// figure and the mean critic logit, then the example pairs and the hint.
+// WriteTable prints the report as a table: a header line (method, samples, seed,
+// model), one row per saved step with a column per figure and the mean critic
+// logit, then the example pairs and the hint. (What the figures compare against
+// is logged when it is loaded, and is in the JSON.)
 func (r *Report) WriteTable(w io.Writer) {
-	fmt.Fprintf(w, "%s, %s, %d samples, seed %d, model %s", r.Kind, r.Method, r.N, r.Seed, r.Model)
+	fmt.Fprintf(w, "%s, %d samples, seed %d, model %s", r.Method, r.N, r.Seed, r.Model)
 	if r.Critic != "" {
 		fmt.Fprintf(w, ", critic %s", r.Critic)
 	}
 	fmt.Fprintln(w)
-	if r.Reference != "" {
-		fmt.Fprintf(w, "against %s\n", r.Reference)
-	}
 	widths := make([]int, len(r.Columns))
 	for i, c := range r.Columns {
 		widths[i] = max(len(c), 8)

@@ -263,7 +263,7 @@ func TestTextReference(t *testing.T) {
 	if err != nil || ref != nil {
 		t.Fatalf("missing corpus: %v", err)
 	}
-	if !strings.Contains(info.Note, empty) || !strings.Contains(info.Note, DownloadCommand) || !strings.Contains(info.Hint, DownloadCommand) || strings.Contains(info.Hint, "--corpus PATH") {
+	if !strings.Contains(info.Note, empty) || !strings.Contains(info.Note, data.DownloadCommand) || !strings.Contains(info.Hint, data.DownloadCommand) || strings.Contains(info.Hint, "--corpus PATH") {
 		t.Errorf("note %q, hint %q", info.Note, info.Hint)
 	}
 	bad := filepath.Join(empty, "bad.parquet")

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -147,13 +148,10 @@ type Corpus struct {
 	Given bool
 }
 
-// DownloadCommand fetches the One Billion Word benchmark.
-const DownloadCommand = "dgtext data download billion-words"
-
 // TextReference counts (or reads from the cache) the n-gram statistics of the
-// corpus's evaluation split. Without a corpus it returns nil statistics and a
-// Reference whose Note lists the places looked and whose Hint gives the download
-// command.
+// corpus's evaluation split. Without the billion-words corpus it returns nil
+// statistics and a Reference whose Note lists the places looked and whose Hint
+// gives the download command (data.CorpusNotFoundError).
 func TextReference(c Corpus, opt eval.Options, log io.Writer) (*eval.Stats, Reference, error) {
 	corpus, err := data.ResolveCorpus(c.Name, c.Options)
 	var files []string
@@ -165,11 +163,9 @@ func TextReference(c Corpus, opt eval.Options, log io.Writer) (*eval.Stats, Refe
 		if name == "" {
 			name = data.BillionWords
 		}
-		if name == data.BillionWords && strings.HasPrefix(err.Error(), "corpus "+data.BillionWords+" not found") {
-			return nil, Reference{
-				Note: "JS not computed: " + err.Error() + "\nTo download the benchmark: " + DownloadCommand,
-				Hint: fmt.Sprintf("JS not computed: corpus %s not found; get it with `%s` (or pass --data-dir)", data.BillionWords, DownloadCommand),
-			}, nil
+		var missing *data.CorpusNotFoundError
+		if errors.As(err, &missing) {
+			return nil, Reference{Note: "JS not computed: " + missing.Error(), Hint: "JS not computed: " + missing.Hint()}, nil
 		}
 		if c.Given {
 			return nil, Reference{}, fmt.Errorf("--corpus %s: %w", name, err)

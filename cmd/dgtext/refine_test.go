@@ -120,7 +120,7 @@ func TestRefineWithoutCorpusStillRefines(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(rep.Note, "--data-dir") || !strings.Contains(rep.Note, pipeline.DownloadCommand) || rep.Steps[0].Scores != nil || len(rep.Columns) != 0 {
+	if !strings.Contains(rep.Note, "--data-dir") || !strings.Contains(rep.Note, data.DownloadCommand) || rep.Steps[0].Scores != nil || len(rep.Columns) != 0 {
 		t.Fatalf("want critic scores only and a note on getting JS, got note %q steps %+v", rep.Note, rep.Steps)
 	}
 	if _, err := os.Stat(out); err != nil {
@@ -341,10 +341,10 @@ func TestRefineMissingCorpusExplained(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(stderr, empty) || !strings.Contains(stderr, pipeline.DownloadCommand) {
+	if !strings.Contains(stderr, empty) || !strings.Contains(stderr, data.DownloadCommand) {
 		t.Errorf("the note does not list %s and the download command:\n%s", empty, stderr)
 	}
-	if !strings.Contains(stdout, "critic mean") || !strings.Contains(stdout, "JS not computed") || !strings.Contains(stdout, pipeline.DownloadCommand) || strings.Contains(stdout+stderr, "pass --corpus PATH") {
+	if !strings.Contains(stdout, "critic mean") || !strings.Contains(stdout, "JS not computed") || !strings.Contains(stdout, data.DownloadCommand) || strings.Contains(stdout+stderr, "pass --corpus PATH") {
 		t.Errorf("stdout:\n%s", stdout)
 	}
 	f, err := os.Open(plotPath)
