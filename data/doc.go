@@ -53,6 +53,9 @@
 //	  required group  z (LIST) {          // only with WriterOptions.Latents
 //	    repeated group list { required float element; }
 //	  }
+//	  required group  x (LIST) {          // only with WriterOptions.Values: samples that are
+//	    repeated group list { required float element; }  // images or vectors (text is then "")
+//	  }
 //	}
 //
 // Corpora converted by "dgtext data convert" ([CreateLineWriter] with a
@@ -65,6 +68,6 @@
 // Both are Snappy-compressed by default, in row groups of about 16 MiB of text, and
 // carry the key-value metadata "dgtext.schema" = "sample/v1" or "corpus/v1".
 // The JSON Lines equivalents are one object per line with the same field names
-// ({"id":..,"text":..,"method":..,"step":..,"seed":..,"critic":..,"z":[..]} and
+// ({"id":..,"text":..,"method":..,"step":..,"seed":..,"critic":..,"z":[..],"x":[..]} and
 // {"text":..}); a non-finite critic score is written as null.
 package data

@@ -29,6 +29,12 @@
 // statistics for files and keeps them in an on-disk cache keyed by the files' identity,
 // so repeated evaluations against a large corpus skip recounting.
 //
+// # Fréchet distance
+//
+// For samples that are not text (images, vectors), Moments accumulates feature
+// vectors into a Gaussian and Frechet gives the Fréchet distance between two such
+// Gaussians: FID's formula, in whatever feature space the caller chose.
+//
 // # Speed
 //
 // Symbols are mapped to small dense ids, n-grams are packed into 64-bit keys and counted
