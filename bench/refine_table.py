@@ -28,7 +28,7 @@ def best(out, prefix):
         name = os.path.basename(p)
         m = re.match(re.escape(prefix) + r"([0-9.]+)-s\d+\.json$", name)
         if m:
-            scored.append((last(load(p))["js"]["4"], m.group(1)))
+            scored.append((last(load(p))["scores"]["JS-4"], m.group(1)))
     if not scored:
         sys.exit("no sweep runs named " + prefix)
     for js, v in sorted(scored, key=lambda x: float(x[1])):
@@ -57,19 +57,19 @@ def table(out):
     base = runs.get("dgflow-kl", {})
     print("| method | steps | JS-4 | JS-6 | mean critic | ΔJS-4 vs base (each seed) |")
     print("|---|---|---|---|---|---|")
-    b4 = [r["steps"][0]["js"]["4"] for r in base.values()]
-    b6 = [r["steps"][0]["js"]["6"] for r in base.values()]
+    b4 = [r["steps"][0]["scores"]["JS-4"] for r in base.values()]
+    b6 = [r["steps"][0]["scores"]["JS-6"] for r in base.values()]
     bc = [r["steps"][0]["critic_mean"] for r in base.values()]
     print(f"| base G(z) | 0 | {fmt(b4)} | {fmt(b6)} | {fmt(bc)} | |")
     for m in order:
         if m not in runs:
             continue
         seeds = sorted(runs[m])
-        j4 = [last(runs[m][s])["js"]["4"] for s in seeds]
-        j6 = [last(runs[m][s])["js"]["6"] for s in seeds]
+        j4 = [last(runs[m][s])["scores"]["JS-4"] for s in seeds]
+        j6 = [last(runs[m][s])["scores"]["JS-6"] for s in seeds]
         cr = [last(runs[m][s])["critic_mean"] for s in seeds]
         steps = sorted({last(runs[m][s])["step"] for s in seeds})
-        deltas = [last(runs[m][s])["js"]["4"] - runs[m][s]["steps"][0]["js"]["4"] for s in seeds]
+        deltas = [last(runs[m][s])["scores"]["JS-4"] - runs[m][s]["steps"][0]["scores"]["JS-4"] for s in seeds]
         label = runs[m][seeds[0]]["method"] + (", --steps auto" if m == "auto" else "")
         params = runs[m][seeds[0]]["params"]
         extra = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in sorted(params.items()) if k not in ("steps", "save_every"))
@@ -79,12 +79,12 @@ def table(out):
         print("DGflow-KL JS-4 at each saved step (mean over seeds) against --steps auto:")
         kl = runs["dgflow-kl"]
         steps = [r["step"] for r in next(iter(kl.values()))["steps"]]
-        means = [(statistics.mean(r["steps"][i]["js"]["4"] for r in kl.values()), k) for i, k in enumerate(steps)]
+        means = [(statistics.mean(r["steps"][i]["scores"]["JS-4"] for r in kl.values()), k) for i, k in enumerate(steps)]
         print(" ".join(f"step {k}: {v:.4f}" for v, k in means))
         bv, bk = min(means)
         auto = runs["auto"]
         chosen = [last(r)["step"] for r in auto.values()]
-        av = statistics.mean(last(r)["js"]["4"] for r in auto.values())
+        av = statistics.mean(last(r)["scores"]["JS-4"] for r in auto.values())
         print(f"best fixed step {bk} (JS-4 {bv:.4f}); auto chose {chosen} (JS-4 {av:.4f})")
 
 

@@ -58,6 +58,9 @@
 //	  required group  z (LIST) {          // only with WriterOptions.Latents
 //	    repeated group list { required float element; }
 //	  }
+//	  required group  x (LIST) {          // only with WriterOptions.Values: samples that are
+//	    repeated group list { required float element; }  // images or vectors (text is then "")
+//	  }
 //	}
 //
 // Corpora converted by "dgtext data convert" ([CreateLineWriter] with a
@@ -73,6 +76,6 @@
 // 4 KiB are dropped, so that long lines are stored once (the column index keeps
 // 16-byte bounds).
 // The JSON Lines equivalents are one object per line with the same field names
-// ({"id":..,"text":..,"method":..,"step":..,"seed":..,"critic":..,"z":[..]} and
+// ({"id":..,"text":..,"method":..,"step":..,"seed":..,"critic":..,"z":[..],"x":[..]} and
 // {"text":..}); a non-finite critic score is written as null.
 package data

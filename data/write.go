@@ -29,6 +29,7 @@ type Sample struct {
 	Seed   int64     // random seed of the run
 	Critic float64   // critic output d(G(z))
 	Z      []float32 // latent; written only with WriterOptions.Latents
+	X      []float32 // the sample's values (an image or a vector, flattened); written only with WriterOptions.Values
 }
 
 // WriterOptions configures sample and line writers.
@@ -36,6 +37,9 @@ type WriterOptions struct {
 	// Latents adds the z column (Parquet) or field (JSON Lines) to samples.
 	// Every sample must then have a latent of the same length.
 	Latents bool
+	// Values adds the x column (Parquet) or field (JSON Lines): the samples of
+	// models whose output is not text. Every sample must then have as many values.
+	Values bool
 	// Compression is the Parquet codec: "snappy" (default), "zstd", "gzip" or "none".
 	Compression string
 	// RowGroupBytes bounds the text buffered per Parquet row group (default
@@ -103,6 +107,9 @@ func CreateSampleWriter(path string, opt WriterOptions) (SampleWriter, error) {
 		return nil, err
 	}
 	if format == formatParquet {
+		if opt.Values {
+			return newValuesOut(path, opt)
+		}
 		if opt.Latents {
 			return newParquetOut(path, opt, "sample/v1", func(s Sample) (sampleRowZ, int, error) {
 				r, n, err := toSampleRow(s)
@@ -116,9 +123,13 @@ func CreateSampleWriter(path string, opt WriterOptions) (SampleWriter, error) {
 		return nil, explainWrite(err)
 	}
 	if format == formatText {
+		if opt.Values {
+			a.Abort()
+			return nil, fmt.Errorf("output %s: these samples are values, not text; write .parquet or .jsonl", path)
+		}
 		return &textOut[Sample]{a: a, text: func(s Sample) string { return s.Text }}, nil
 	}
-	return &jsonlSampleOut{a: a, latents: opt.Latents, zdim: -1}, nil
+	return &jsonlSampleOut{a: a, latents: opt.Latents, values: opt.Values, zdim: -1, xdim: -1}, nil
 }
 
 // CreateLineWriter creates a corpus writer for path, by extension: .parquet (one
@@ -483,6 +494,7 @@ type sampleJSON struct {
 	Seed   int64         `json:"seed"`
 	Critic jsonFloat     `json:"critic"`
 	Z      []jsonFloat32 `json:"z,omitempty"`
+	X      []jsonFloat32 `json:"x,omitempty"`
 }
 
 // jsonFloat writes non-finite values as null and reads null as NaN.
@@ -531,10 +543,11 @@ func (f *jsonFloat32) UnmarshalJSON(b []byte) error {
 }
 
 type jsonlSampleOut struct {
-	a       *atomicFile
-	latents bool
-	zdim    int
-	err     error
+	a          *atomicFile
+	latents    bool
+	values     bool
+	zdim, xdim int
+	err        error
 }
 
 func (j *jsonlSampleOut) Write(s Sample) error {
@@ -543,16 +556,15 @@ func (j *jsonlSampleOut) Write(s Sample) error {
 	}
 	js := sampleJSON{ID: s.ID, Text: s.Text, Method: s.Method, Step: s.Step, Seed: s.Seed, Critic: jsonFloat(s.Critic)}
 	if j.latents {
-		if j.zdim < 0 {
-			j.zdim = len(s.Z)
-		}
-		if len(s.Z) != j.zdim || len(s.Z) == 0 {
-			j.err = fmt.Errorf("write %s: every sample needs a latent of the same length (first had %d values, this one %d)", j.a.final, j.zdim, len(s.Z))
+		if js.Z, j.err = sameLength(s.Z, &j.zdim); j.err != nil {
+			j.err = fmt.Errorf("write %s: every sample needs a latent of the same length (%w)", j.a.final, j.err)
 			return j.err
 		}
-		js.Z = make([]jsonFloat32, len(s.Z))
-		for i, v := range s.Z {
-			js.Z[i] = jsonFloat32(v)
+	}
+	if j.values {
+		if js.X, j.err = sameLength(s.X, &j.xdim); j.err != nil {
+			j.err = fmt.Errorf("write %s: every sample needs the same number of values (%w)", j.a.final, j.err)
+			return j.err
 		}
 	}
 	b, err := json.Marshal(js)
@@ -563,6 +575,22 @@ func (j *jsonlSampleOut) Write(s Sample) error {
 		j.err = outputError(j.a.final, err)
 	}
 	return j.err
+}
+
+// sameLength converts v for JSON after checking that it is not empty and as long
+// as the first vector (*dim, −1 until then).
+func sameLength(v []float32, dim *int) ([]jsonFloat32, error) {
+	if *dim < 0 {
+		*dim = len(v)
+	}
+	if len(v) != *dim || len(v) == 0 {
+		return nil, fmt.Errorf("first had %d values, this one %d", *dim, len(v))
+	}
+	out := make([]jsonFloat32, len(v))
+	for i, x := range v {
+		out[i] = jsonFloat32(x)
+	}
+	return out, nil
 }
 
 func (j *jsonlSampleOut) Close() error {
@@ -631,6 +659,12 @@ func readSamplesJSONL(path string) ([]Sample, error) {
 				s.Z[i] = float32(v)
 			}
 		}
+		if js.X != nil {
+			s.X = make([]float32, len(js.X))
+			for i, v := range js.X {
+				s.X[i] = float32(v)
+			}
+		}
 		out = append(out, s)
 		return nil
 	})
@@ -672,6 +706,9 @@ func readSamplesParquet(path string) (out []Sample, err error) {
 			return nil, fmt.Errorf("not a dgtext sample file: column %q has type %s, want %s", name, k, kind)
 		}
 	}
+	if leaf, ok := pf.Schema().Lookup("x", "list", "element"); ok && leaf.Node.Type().Kind() == parquet.Float {
+		return readValueRows(pf)
+	}
 	if leaf, ok := pf.Schema().Lookup("z", "list", "element"); ok && leaf.Node.Type().Kind() == parquet.Float {
 		rows, err := readAllRows[sampleRowZ](pf)
 		if err != nil {
@@ -679,7 +716,7 @@ func readSamplesParquet(path string) (out []Sample, err error) {
 		}
 		out = make([]Sample, len(rows))
 		for i, r := range rows {
-			out[i] = Sample{r.ID, r.Text, r.Method, int(r.Step), r.Seed, r.Critic, r.Z}
+			out[i] = Sample{ID: r.ID, Text: r.Text, Method: r.Method, Step: int(r.Step), Seed: r.Seed, Critic: r.Critic, Z: r.Z}
 		}
 		return out, nil
 	}
@@ -689,7 +726,7 @@ func readSamplesParquet(path string) (out []Sample, err error) {
 	}
 	out = make([]Sample, len(rows))
 	for i, r := range rows {
-		out[i] = Sample{r.ID, r.Text, r.Method, int(r.Step), r.Seed, r.Critic, nil}
+		out[i] = Sample{ID: r.ID, Text: r.Text, Method: r.Method, Step: int(r.Step), Seed: r.Seed, Critic: r.Critic}
 	}
 	return out, nil
 }

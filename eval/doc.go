@@ -32,6 +32,12 @@
 // stale statistics. Memory follows distinct n-grams and a bounded chunk of positions,
 // whatever the number of lines or the sequence length.
 //
+// # Fréchet distance
+//
+// For samples that are not text (images, vectors), Moments accumulates feature
+// vectors into a Gaussian and Frechet gives the Fréchet distance between two such
+// Gaussians: FID's formula, in whatever feature space the caller chose.
+//
 // # Speed
 //
 // Symbols are mapped to small dense ids, n-grams are packed into 64-bit keys and counted

@@ -24,6 +24,7 @@ import (
 
 	"github.com/dgtext/dgtext/charlm"
 	"github.com/dgtext/dgtext/data"
+	"github.com/dgtext/dgtext/pipeline"
 	"github.com/dgtext/dgtext/refine"
 	"github.com/dgtext/dgtext/torch"
 )
@@ -335,14 +336,14 @@ func benchRefineRun(ctx context.Context, opts *benchOptions, stdout, stderr io.W
 	if err != nil {
 		return err
 	}
-	mf := methodFlags{Method: method, F: opts.F, Eta: 0.1, Gamma: 0.01, Eps: 0.01, DotLR: 0.01,
+	mf := pipeline.MethodConfig{Name: method, F: opts.F, Eta: 0.1, Gamma: 0.01, Eps: 0.01, DotLR: 0.01,
 		KeffPairs: opts.Batch, Steps: strconv.Itoa(opts.Steps + 1)}
-	meth, _, err := mf.build(m, m, dev)
+	meth, _, err := mf.Build(m, m, dev)
 	if err != nil {
 		return err
 	}
 	rep := newBenchReport("refine", opts, m, dev)
-	rep.Method = mf.label()
+	rep.Method = mf.Label()
 	targets := []benchTarget{{"dgtext", func() (stepTimes, error) {
 		return timeRefine(ctx, m, meth, opts.Batch, opts.Steps, opts.Seed)
 	}}}

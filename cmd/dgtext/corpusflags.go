@@ -35,12 +35,12 @@ func (f *corpusFlags) addTo(cmd *cobra.Command) {
 // resolve finds the corpus files. A split whose default files are missing is
 // left empty with its reason in the Corpus (see data.Corpus.TrainFiles).
 func (f *corpusFlags) resolve() (*data.Corpus, error) {
-	return data.ResolveCorpus(f.Corpus, data.CorpusOptions{
-		DataDir:    f.DataDir,
-		TrainFiles: f.TrainFiles,
-		EvalFiles:  f.EvalFiles,
-		Split:      f.Split,
-	})
+	return data.ResolveCorpus(f.Corpus, f.options())
+}
+
+// options are where the corpus is looked for and which files form its splits.
+func (f *corpusFlags) options() data.CorpusOptions {
+	return data.CorpusOptions{DataDir: f.DataDir, TrainFiles: f.TrainFiles, EvalFiles: f.EvalFiles, Split: f.Split}
 }
 
 // readOptions are the options to read the corpus files with.

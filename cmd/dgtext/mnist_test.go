@@ -10,8 +10,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dgtext/dgtext/data"
 	"github.com/dgtext/dgtext/gan"
 	"github.com/dgtext/dgtext/mnist"
+	"github.com/dgtext/dgtext/pipeline"
 )
 
 func mnistFlagsFor(t *testing.T, out string) mnistFlags {
@@ -69,35 +71,53 @@ func TestMNISTCommands(t *testing.T) {
 		t.Error("corrector accuracy missing")
 	}
 
-	for _, run := range []struct{ model, critic, grid string }{
-		{p("gan.safetensors"), "", p("gan.png")},
-		{p("vae.safetensors"), p("corr.safetensors"), p("vae.png")},
+	for _, run := range []struct{ model, critic, corrector, grid string }{
+		{p("gan.safetensors"), "", "", p("gan.png")},
+		{p("vae.safetensors"), "", p("corr.safetensors"), p("vae.png")},
+		{p("vae.safetensors"), p("corr.safetensors"), "", p("vae-critic.png")}, // the old --critic CORRECTOR form
 	} {
-		r := &mnistRefineOptions{mnistFlags: mnistFlagsFor(t, ""), Model: run.model, Critic: run.critic, Classifier: p("clf.safetensors"),
-			N: 40, Batch: 20, Seed: 1, Grid: run.grid, Keep: 8}
-		r.method = methodFlags{Method: "dgflow", F: "kl", Eta: 0.1, Gamma: 0.01, Steps: "2", SaveEvery: 1}
-		if err := mnistRefineRun(ctx, r, &stdout, &stderr); err != nil {
-			t.Fatalf("refine %s: %v", run.model, err)
+		args := []string{"mnist", "refine", "--model", run.model, "--classifier", p("clf.safetensors"), "--data-dir", filepath.Join(sharedData(t), "mnist"),
+			"--limit", "1000", "--threads", "1", "--n", "40", "--batch", "20", "--seed", "1", "--grid", run.grid, "--keep", "8",
+			"--steps", "2", "--save-every", "1", "--json", "--out", p("samples.parquet")}
+		if run.critic != "" {
+			args = append(args, "--critic", run.critic)
 		}
-		var res mnistRefineResult
-		decodeJSON(t, &stdout, &res)
-		if len(res.Steps) != 3 || res.Base.FD != res.Steps[0].FD || res.Refined.FD != res.Steps[2].FD || !(res.Base.FD > 0) {
-			t.Errorf("refine %s: %+v", run.model, res)
+		if run.corrector != "" {
+			args = append(args, "--corrector", run.corrector)
+		}
+		out, errOut, err := runCLI(t, args...)
+		if err != nil {
+			t.Fatalf("refine %s: %v\n%s", run.model, err, errOut)
+		}
+		var rep pipeline.Report
+		if err := json.Unmarshal([]byte(out), &rep); err != nil {
+			t.Fatalf("--json printed more than JSON: %v\n%s", err, out)
+		}
+		if rep.Kind != "images" || len(rep.Steps) != 3 || !(rep.Base().Scores["FD"] > 0) || rep.Last().Step != 2 || rep.RefSize != 1000 {
+			t.Errorf("refine %s: %+v", run.model, rep)
+		}
+		if (run.critic != "" || run.corrector != "") && !strings.Contains(rep.Critic, "corr.safetensors") {
+			t.Errorf("critic %q, want the corrector named", rep.Critic)
 		}
 		f, err := os.Open(run.grid)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := png.Decode(f); err != nil {
-			t.Errorf("grid %s: %v", run.grid, err)
-		}
+		img, err := png.Decode(f)
 		f.Close()
+		// Two panels of 8 columns of 28·2 + 2 pixels, plus padding and a gap.
+		if err != nil || img.Bounds().Dx() != 2*(8*58+2)+16 {
+			t.Errorf("grid %s: %v, %v", run.grid, err, img.Bounds())
+		}
+		rows, err := data.ReadSamples(p("samples.parquet"))
+		if err != nil || len(rows) != 120 || len(rows[0].X) != 784 {
+			t.Fatalf("samples: %v, %d rows", err, len(rows))
+		}
 	}
 
 	// A VAE has no critic of its own.
-	r := &mnistRefineOptions{mnistFlags: mnistFlagsFor(t, ""), Model: p("vae.safetensors"), Classifier: p("clf.safetensors"), N: 4, Batch: 4, Keep: 0}
-	r.method = methodFlags{Method: "dgflow", F: "kl", Eta: 0.1, Steps: "1"}
-	if err := mnistRefineRun(ctx, r, &stdout, &stderr); err == nil || !strings.Contains(err.Error(), "--critic") {
+	if _, _, err := runCLI(t, "mnist", "refine", "--model", p("vae.safetensors"), "--classifier", p("clf.safetensors"), "--n", "4", "--batch", "4",
+		"--steps", "1", "--threads", "1", "--out", p("x.parquet")); err == nil || !strings.Contains(err.Error(), "--corrector") {
 		t.Errorf("VAE without critic: %v", err)
 	}
 	// A missing data folder names the flag to use.

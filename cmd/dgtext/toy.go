@@ -3,11 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"image/color"
 	"io"
-	"io/fs"
 	"math/rand/v2"
 	"os"
 	"os/signal"
@@ -15,10 +12,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"gonum.org/v1/plot"
-	"gonum.org/v1/plot/plotter"
-	"gonum.org/v1/plot/vg"
-	"gonum.org/v1/plot/vg/draw"
 
 	"github.com/dgtext/dgtext/gan"
 	"github.com/dgtext/dgtext/refine"
@@ -42,9 +35,6 @@ log-likelihood under the samples.`,
 	cmd.AddCommand(newToyTrainCmd(), newToyRefineCmd())
 	return cmd
 }
-
-// toyDefaultModel is where toy train writes, and toy refine reads, by default.
-func toyDefaultModel(ds toy.Dataset) string { return "toy-" + string(ds) + ".safetensors" }
 
 type toyTrainOptions struct {
 	compute  computeFlags
@@ -198,184 +188,4 @@ func formatToyMetrics(m toy.Metrics) string {
 		s += fmt.Sprintf(", modes %d/25", *m.Modes)
 	}
 	return s + fmt.Sprintf(", KDE log-likelihood %.3f", m.KDELogLik)
-}
-
-type toyRefineOptions struct {
-	compute computeFlags
-	method  methodFlags
-	Dataset string
-	Model   string
-	N       int64
-	Batch   int
-	Seed    int64
-	Real    int
-	JSON    bool
-	Plot    string
-}
-
-func newToyRefineCmd() *cobra.Command {
-	opts := &toyRefineOptions{}
-	cmd := &cobra.Command{
-		Use:   "refine",
-		Short: "Refine a toy GAN's samples with DGflow, DDLS or DOT and measure them",
-		Long: `refine draws latents, refines them through the same core as the text model and
-reports the quality of the base and refined samples against fresh real data:
-high-quality share, modes covered (25 Gaussians) and KDE log-likelihood.
---plot draws real, base and refined samples side by side.`,
-		Example: `  dgtext toy train --dataset 25gaussians
-  dgtext toy refine --dataset 25gaussians --method dgflow --plot toy.png
-  dgtext toy refine --model runs/roll-2.safetensors --method dot --json`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
-			return toyRefineRun(ctx, opts, cmd.OutOrStdout(), cmd.ErrOrStderr())
-		},
-	}
-	f := cmd.Flags()
-	opts.compute.addTo(cmd)
-	opts.method.addTo(cmd)
-	f.StringVar(&opts.Dataset, "dataset", "25gaussians", "data set, to find the default model file toy-<dataset>.safetensors")
-	f.StringVar(&opts.Model, "model", "", "model file written by dgtext toy train (default toy-<dataset>.safetensors)")
-	f.Int64VarP(&opts.N, "n", "n", 5000, "samples to refine")
-	f.IntVar(&opts.Batch, "batch", 5000, "latents refined together")
-	f.Int64Var(&opts.Seed, "seed", 1, "random seed for latents, noise and the real sample")
-	f.IntVar(&opts.Real, "real", 5000, "real points drawn to evaluate against")
-	f.BoolVar(&opts.JSON, "json", false, "print the result as JSON")
-	f.StringVar(&opts.Plot, "plot", "", "draw real | base | refined samples into this PNG")
-	return cmd
-}
-
-// toyRefineResult is what toy refine --json prints.
-type toyRefineResult struct {
-	Dataset string         `json:"dataset"`
-	Method  string         `json:"method"`
-	Model   string         `json:"model"`
-	N       int64          `json:"n"`
-	Seed    int64          `json:"seed"`
-	Params  map[string]any `json:"params"`
-	Base    toy.Metrics    `json:"base"`
-	Refined toy.Metrics    `json:"refined"`
-	Critic  struct {
-		Base    float64 `json:"base"`
-		Refined float64 `json:"refined"`
-	} `json:"critic_mean"`
-	Auto    *refine.AutoTrace `json:"auto,omitempty"`
-	Seconds float64           `json:"seconds"`
-}
-
-func toyRefineRun(ctx context.Context, opts *toyRefineOptions, stdout, stderr io.Writer) error {
-	start := time.Now()
-	dev, err := opts.compute.device()
-	if err != nil {
-		return err
-	}
-	path := opts.Model
-	if path == "" {
-		ds, err := toy.ParseDataset(opts.Dataset)
-		if err != nil {
-			return err
-		}
-		path = toyDefaultModel(ds)
-		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("no model %s: train one first with `dgtext toy train --dataset %s`, or pass --model", path, ds)
-		}
-	}
-	m, _, err := toy.Load(path, dev)
-	if err != nil {
-		return err
-	}
-	if opts.N < 2 || opts.Batch < 1 || opts.Real < 1 {
-		return fmt.Errorf("--n %d, --batch %d, --real %d: need n ≥ 2, batch ≥ 1, real ≥ 1", opts.N, opts.Batch, opts.Real)
-	}
-	ds := m.Config.Dataset
-	torch.Seed(opts.Seed)
-	method, steps, err := opts.method.build(m, m, dev)
-	if err != nil {
-		return err
-	}
-	ropt := refine.Options{Steps: steps, Batch: opts.Batch, Seed: opts.Seed, Device: dev}
-	res := toyRefineResult{Dataset: string(ds), Method: opts.method.label(), Model: path, N: opts.N, Seed: opts.Seed}
-	if steps < 0 {
-		tr, err := refine.AutoSteps(ctx, m, m, method, refine.Gaussian(m.LatentDim(), dev), int(min(int64(opts.Batch), opts.N)), ropt, refine.DefaultAuto())
-		if err != nil {
-			return err
-		}
-		res.Auto, ropt.Steps = &tr, tr.Step
-		fmt.Fprintf(stderr, "toy refine: --steps auto chose %d steps\n", tr.Step)
-	}
-	res.Params = methodParams(&opts.method, method, ropt.Steps)
-	r, err := toy.Refine(ctx, m, method, opts.N, ropt)
-	if err != nil {
-		return err
-	}
-	real := ds.Sample(rand.New(rand.NewPCG(uint64(opts.Seed), 99)), opts.Real)
-	if res.Base, err = toy.Evaluate(ds, r.Base, real); err != nil {
-		return err
-	}
-	if res.Refined, err = toy.Evaluate(ds, r.Final, real); err != nil {
-		return err
-	}
-	res.Critic.Base, res.Critic.Refined = r.CriticBase, r.CriticFinal
-	res.Seconds = time.Since(start).Seconds()
-	if opts.Plot != "" {
-		if err := plotToy(opts.Plot, ds, real, r, res); err != nil {
-			return fmt.Errorf("plot: %w", err)
-		}
-		fmt.Fprintf(stderr, "toy refine: plot written to %s\n", opts.Plot)
-	}
-	if opts.JSON {
-		return writeJSON(stdout, res)
-	}
-	fmt.Fprintf(stdout, "%s, %s, %d samples, %d steps, seed %d, model %s\n", ds, res.Method, opts.N, ropt.Steps, opts.Seed, path)
-	fmt.Fprintf(stdout, "  base:    %s, critic mean %.3f\n", formatToyMetrics(res.Base), res.Critic.Base)
-	fmt.Fprintf(stdout, "  refined: %s, critic mean %.3f\n", formatToyMetrics(res.Refined), res.Critic.Refined)
-	return nil
-}
-
-// plotToy draws real, base and refined samples side by side on the same axes.
-func plotToy(path string, ds toy.Dataset, real [][2]float64, r *toy.Refined, res toyRefineResult) error {
-	lim := 2.0
-	if ds == toy.SwissRoll {
-		lim = 2.3
-	}
-	panel := func(title string, pts [][2]float64, c color.Color) (*plot.Plot, error) {
-		p := plot.New()
-		p.Title.Text = title
-		p.X.Min, p.X.Max, p.Y.Min, p.Y.Max = -lim, lim, -lim, lim
-		xy := make(plotter.XYs, 0, len(pts))
-		for _, q := range pts {
-			xy = append(xy, plotter.XY{X: q[0], Y: q[1]})
-		}
-		s, err := plotter.NewScatter(xy)
-		if err != nil {
-			return nil, err
-		}
-		s.GlyphStyle.Color = c
-		s.GlyphStyle.Radius = vg.Points(0.8)
-		s.GlyphStyle.Shape = draw.CircleGlyph{}
-		p.Add(s)
-		return p, nil
-	}
-	pr, err := panel(fmt.Sprintf("real (%s)", ds), real, palette[2])
-	if err != nil {
-		return err
-	}
-	pb, err := panel("base: "+formatShort(res.Base), r.Base, palette[0])
-	if err != nil {
-		return err
-	}
-	pf, err := panel(res.Method+": "+formatShort(res.Refined), r.Final, palette[1])
-	if err != nil {
-		return err
-	}
-	return savePlots(path, 4*vg.Inch, pr, pb, pf)
-}
-
-func formatShort(m toy.Metrics) string {
-	s := fmt.Sprintf("HQ %.1f%%", 100*m.HighQuality)
-	if m.Modes != nil {
-		s += fmt.Sprintf(", %d modes", *m.Modes)
-	}
-	return s + fmt.Sprintf(", KDE %.2f", m.KDELogLik)
 }

@@ -9,6 +9,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/dgtext/dgtext/data"
+	"github.com/dgtext/dgtext/pipeline"
 )
 
 // toyTrainTiny trains a few iterations of a small toy GAN into dir through the command.
@@ -41,41 +44,45 @@ func TestToyCommands(t *testing.T) {
 	for _, ds := range []string{"25gaussians", "swissroll"} {
 		model := toyTrainTiny(t, ds, dir)
 		for _, method := range []string{"dgflow", "ddls", "dot"} {
-			opts := &toyRefineOptions{Model: model, N: 300, Batch: 150, Seed: 1, Real: 300, JSON: true}
-			opts.compute.Threads = 1
-			opts.method = methodFlags{Method: method, F: "kl", Eta: 0.1, Gamma: 0.01, Eps: 0.01, DotLR: 0.01, KeffPairs: 64, Steps: "3", SaveEvery: 5}
+			out := filepath.Join(dir, ds+"-"+method+".parquet")
+			args := []string{"toy", "refine", "--model", model, "--n", "300", "--batch", "150", "--seed", "1", "--real", "300", "--json",
+				"--threads", "1", "--method", method, "--keff-pairs", "64", "--steps", "3", "--out", out}
 			if method == "dgflow" {
-				opts.Plot = filepath.Join(dir, ds+".png")
+				args = append(args, "--plot", filepath.Join(dir, ds+".png"))
 			}
-			var stdout, stderr bytes.Buffer
-			if err := toyRefineRun(context.Background(), opts, &stdout, &stderr); err != nil {
-				t.Fatalf("%s %s: %v", ds, method, err)
+			stdout, stderr, err := runCLI(t, args...)
+			if err != nil {
+				t.Fatalf("%s %s: %v\n%s", ds, method, err, stderr)
 			}
-			// The JSON contract: dataset, method, base and refined with
-			// high_quality, kde_ll, and modes only where the data set has modes.
-			var raw map[string]any
-			if err := json.Unmarshal(stdout.Bytes(), &raw); err != nil {
-				t.Fatalf("refine --json printed more than JSON: %v\n%s", err, stdout.String())
+			// The JSON contract: kind, method, and at step 0 and the last step HQ and
+			// KDE, and modes only where the data set has modes.
+			var rep pipeline.Report
+			if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+				t.Fatalf("refine --json printed more than JSON: %v\n%s", err, stdout)
 			}
-			if raw["dataset"] != ds || !strings.HasPrefix(raw["method"].(string), method) {
-				t.Errorf("dataset %v, method %v", raw["dataset"], raw["method"])
+			if rep.Kind != "2d" || !strings.HasPrefix(rep.Method, method) || rep.N != 300 || rep.RefSize != 300 || len(rep.Steps) != 2 {
+				t.Fatalf("report: kind %v, method %v, n %d, reference %d, steps %+v", rep.Kind, rep.Method, rep.N, rep.RefSize, rep.Steps)
 			}
-			for _, side := range []string{"base", "refined"} {
-				m, ok := raw[side].(map[string]any)
-				if !ok {
-					t.Fatalf("%s missing: %s", side, stdout.String())
-				}
-				hq, ok := m["high_quality"].(float64)
+			for _, s := range []pipeline.StepRow{rep.Base(), rep.Last()} {
+				hq, ok := s.Scores["HQ"]
 				if !ok || hq < 0 || hq > 1 {
-					t.Errorf("%s high_quality %v", side, m["high_quality"])
+					t.Errorf("step %d HQ %v", s.Step, s.Scores)
 				}
-				if _, ok := m["kde_ll"].(float64); !ok {
-					t.Errorf("%s kde_ll missing", side)
+				if _, ok := s.Scores["KDE"]; !ok {
+					t.Errorf("step %d KDE missing", s.Step)
 				}
-				_, hasModes := m["modes"]
+				_, hasModes := s.Scores["modes"]
 				if hasModes != (ds == "25gaussians") {
-					t.Errorf("%s: modes present = %v for %s", side, hasModes, ds)
+					t.Errorf("step %d: modes present = %v for %s", s.Step, hasModes, ds)
 				}
+			}
+			// Every saved step of every sample is in the file, as 2D points.
+			rows, err := data.ReadSamples(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(rows) != 600 || len(rows[0].X) != 2 || rows[599].Step != 3 {
+				t.Fatalf("%d rows, first %+v", len(rows), rows[0])
 			}
 		}
 		f, err := os.Open(filepath.Join(dir, ds+".png"))
@@ -95,24 +102,22 @@ func TestToyRefineErrors(t *testing.T) {
 	wd, _ := os.Getwd()
 	defer os.Chdir(wd)
 	os.Chdir(dir)
-	opts := &toyRefineOptions{Dataset: "swissroll", N: 10, Batch: 10, Real: 10}
-	opts.method = methodFlags{Method: "dgflow", F: "kl", Eta: 0.1, Steps: "2"}
-	var stdout, stderr bytes.Buffer
-	err := toyRefineRun(context.Background(), opts, &stdout, &stderr)
+	args := func(extra ...string) []string {
+		return append([]string{"toy", "refine", "--n", "10", "--batch", "10", "--real", "10", "--steps", "2", "--threads", "1"}, extra...)
+	}
+	stdout, _, err := runCLI(t, args("--dataset", "swissroll")...)
 	if err == nil || !strings.Contains(err.Error(), "dgtext toy train --dataset swissroll") {
 		t.Errorf("missing default model: %v", err)
 	}
-	opts.Dataset = "circles"
-	if err := toyRefineRun(context.Background(), opts, &stdout, &stderr); err == nil || !strings.Contains(err.Error(), "25gaussians or swissroll") {
+	if _, _, err := runCLI(t, args("--dataset", "circles")...); err == nil || !strings.Contains(err.Error(), "25gaussians or swissroll") {
 		t.Errorf("unknown dataset: %v", err)
 	}
 	bad := filepath.Join(dir, "bad.safetensors")
 	os.WriteFile(bad, []byte("not a model"), 0o644)
-	opts.Model = bad
-	if err := toyRefineRun(context.Background(), opts, &stdout, &stderr); err == nil || !strings.Contains(err.Error(), "not a valid safetensors") {
+	if _, _, err := runCLI(t, args("--model", bad)...); err == nil || !strings.Contains(err.Error(), "not a valid safetensors") {
 		t.Errorf("corrupt model: %v", err)
 	}
-	if stdout.Len() != 0 {
-		t.Errorf("errors printed to stdout: %q", stdout.String())
+	if stdout != "" {
+		t.Errorf("errors printed to stdout: %q", stdout)
 	}
 }

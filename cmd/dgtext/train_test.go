@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -36,15 +35,7 @@ func itoaInt(i int) string { return strconv.Itoa(i) }
 
 func runCLI(t *testing.T, args ...string) (string, string, error) {
 	t.Helper()
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	root := newRootCmd()
-	var out, errb bytes.Buffer
-	root.SetOut(&out)
-	root.SetErr(&errb)
-	root.SetArgs(args)
-	err := root.ExecuteContext(context.Background())
-	return out.String(), errb.String(), err
+	return runCLIContext(context.Background(), t, args...)
 }
 
 // TestHelperProcessTrain is not a test: TestKillAndResume runs the test binary again

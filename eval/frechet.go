@@ -1,4 +1,4 @@
-package mnist
+package eval
 
 import (
 	"errors"
@@ -13,7 +13,7 @@ type Gaussian struct {
 	N    int
 }
 
-// Moments accumulates feature vectors for FitGaussian without holding them.
+// Moments accumulates feature vectors for Gaussian without holding them.
 type Moments struct {
 	dim int
 	n   int
