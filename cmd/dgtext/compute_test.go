@@ -13,6 +13,10 @@ import (
 // Issue 11 item 10: --threads -1 is refused and --threads 1000 is clamped to the
 // cores with a note, in every command that runs a model.
 func TestThreadsFlag(t *testing.T) {
+	// libtorch's thread count is per OS thread (OpenMP); dgtext's main goroutine is
+	// pinned to one (torch's init), a test goroutine must pin itself.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	cores := runtime.NumCPU()
 	defer torch.SetThreads(0)
 	var warn bytes.Buffer
