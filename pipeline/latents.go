@@ -42,12 +42,14 @@ func ReadLatents(path string, dim int, dev gotch.Device) (refine.Source, int64, 
 	if len(zs) == 0 {
 		return nil, 0, fmt.Errorf("--latents %s: no latents (no rows at step 0)", path)
 	}
-	src := func(first int64, n int) (*ts.Tensor, error) {
-		flat := make([]float32, 0, n*dim)
-		for _, z := range zs[first : first+int64(n)] {
-			flat = append(flat, z...)
+	src := func(b refine.Batch) (*ts.Tensor, error) {
+		flat := make([]float32, len(b.IDs)*dim) // padding rows (ids past the file's) stay 0
+		for i, id := range b.IDs {
+			if id < int64(len(zs)) {
+				copy(flat[i*dim:], zs[id])
+			}
 		}
-		return torch.FromArray(torch.Array{Shape: []int64{int64(n), int64(dim)}, Data: flat}, dev)
+		return torch.FromArray(torch.Array{Shape: []int64{int64(len(b.IDs)), int64(dim)}, Data: flat}, dev)
 	}
 	return src, int64(len(zs)), nil
 }

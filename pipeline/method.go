@@ -36,7 +36,7 @@ func finitePositive(v float64) bool { return v > 0 && !math.IsInf(v, 0) }
 
 // Build returns the method and its number of steps (-1 for "auto"). DOT estimates
 // its k_eff here from random latent pairs of g and c.
-func (c MethodConfig) Build(g refine.Generator, cr refine.Critic, dev gotch.Device) (refine.Method, int, error) {
+func (c MethodConfig) Build(g refine.Generator, cr refine.Critic, seed int64, dev gotch.Device) (refine.Method, int, error) {
 	steps := -1
 	if c.Steps != "auto" {
 		n, err := strconv.Atoi(c.Steps)
@@ -70,7 +70,7 @@ func (c MethodConfig) Build(g refine.Generator, cr refine.Critic, dev gotch.Devi
 		if c.KeffPairs < 1 {
 			return nil, 0, fmt.Errorf("--keff-pairs %d: must be at least 1", c.KeffPairs)
 		}
-		k, err := refine.EstimateKeff(g, cr, c.KeffPairs, dev)
+		k, err := refine.EstimateKeff(g, cr, c.KeffPairs, seed, dev)
 		if err != nil {
 			return nil, 0, err
 		}

@@ -78,8 +78,7 @@ func Run(ctx context.Context, k Kind, o Options) (*Report, error) {
 		fmt.Fprintln(log, "refine: note:", ref.Note)
 	}
 
-	torch.Seed(o.Seed) // DOT's k_eff pairs
-	method, steps, err := o.Method.Build(g, c, o.Device)
+	method, steps, err := o.Method.Build(g, c, o.Seed, o.Device)
 	if err != nil {
 		return nil, err
 	}

@@ -126,9 +126,10 @@ func TestRunInterruptedBeforeFirstBatchWritesNothing(t *testing.T) {
 func TestRunNaNGuardKeepsCompleteSamplesAsPartial(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "y.jsonl")
 	k := testKind(nil)
-	src := func(first int64, n int) (*ts.Tensor, error) {
+	src := func(b refine.Batch) (*ts.Tensor, error) {
+		n := len(b.IDs)
 		v := make([]float32, 3*n)
-		if first >= 8 {
+		if b.IDs[0] >= 8 {
 			v[0] = float32(math.NaN())
 		}
 		return torch.FromArray(torch.Array{Shape: []int64{int64(n), 3}, Data: v}, gotch.CPU)
@@ -182,7 +183,7 @@ func TestMethodConfigRejectsNonFinite(t *testing.T) {
 	} {
 		m := DefaultMethod()
 		c(&m)
-		if _, _, err := m.Build(doubleG{}, normC{}, gotch.CPU); err == nil || !strings.Contains(err.Error(), "finite") {
+		if _, _, err := m.Build(doubleG{}, normC{}, 1, gotch.CPU); err == nil || !strings.Contains(err.Error(), "finite") {
 			t.Errorf("%+v: %v", m, err)
 		}
 	}

@@ -11,12 +11,13 @@ import (
 )
 
 // Method is one latent-space refinement rule. Run calls Start once per batch with
-// the starting latents, then Update once per step with the current latents z [B, L],
-// the critic's logits d [B] at G(z), and their gradient ∇z d(G(z)) [B, L]. Update
-// returns the next latents as a new tensor and frees none of its arguments.
+// the starting latents and the batch (whose rows' streams give any noise the method
+// draws), then Update once per step with the current latents z [B, L], the critic's
+// logits d [B] at G(z), and their gradient ∇z d(G(z)) [B, L]. Update returns the next
+// latents as a new tensor and frees none of its arguments.
 type Method interface {
 	Name() string
-	Start(z0 *ts.Tensor)
+	Start(z0 *ts.Tensor, b Batch)
 	Update(z, d, grad *ts.Tensor) *ts.Tensor
 }
 
@@ -26,6 +27,8 @@ type DGflow struct {
 	Eta   float64 // step size η (0.1 in the paper)
 	Gamma float64 // entropy regulariser γ (0.01)
 	F     FDiv    // KL, JS or LogD
+
+	xi stepNoise
 }
 
 // DefaultDGflow has the published defaults: η = 0.1, γ = 0.01, KL.
@@ -34,16 +37,16 @@ func DefaultDGflow() *DGflow { return &DGflow{Eta: 0.1, Gamma: 0.01, F: KL} }
 // Name implements Method.
 func (m *DGflow) Name() string { return "dgflow-" + string(m.F) }
 
-// Start implements Method; DGflow keeps no per-batch state.
-func (m *DGflow) Start(*ts.Tensor) {}
+// Start implements Method.
+func (m *DGflow) Start(_ *ts.Tensor, b Batch) { m.xi.start(b) }
 
 // Update is one step of Algorithm 1:
 //
 //	z ← z + η·s(d)·∇z d(G(z)) + √(2ηγ)·ξ,  ξ ~ N(0, I)
 func (m *DGflow) Update(z, d, grad *ts.Tensor) *ts.Tensor {
-	s := m.F.Weight(d).MustUnsqueeze(1, true)                                  // s(d) [B, 1], no gradient
-	drift := grad.MustMul(s, false).MustMulScalar(ts.FloatScalar(m.Eta), true) // η·s(d)·∇z d
-	noise := z.MustRandnLike(false).MustMulScalar(ts.FloatScalar(math.Sqrt(2*m.Eta*m.Gamma)), true)
+	s := m.F.Weight(d).MustUnsqueeze(1, true)                                             // s(d) [B, 1], no gradient
+	drift := grad.MustMul(s, false).MustMulScalar(ts.FloatScalar(m.Eta), true)            // η·s(d)·∇z d
+	noise := m.xi.next(z).MustMulScalar(ts.FloatScalar(math.Sqrt(2*m.Eta*m.Gamma)), true) // √(2ηγ)·ξ
 	next := z.MustAdd(drift, false).MustAdd(noise, true)
 	s.MustDrop()
 	drift.MustDrop()
@@ -55,13 +58,15 @@ func (m *DGflow) Update(z, d, grad *ts.Tensor) *ts.Tensor {
 // E(z) = ½‖z‖² − d(G(z)), whose stationary law reweights the prior by e^d.
 type DDLS struct {
 	Eps float64 // step size ε
+
+	xi stepNoise
 }
 
 // Name implements Method.
 func (m *DDLS) Name() string { return "ddls" }
 
 // Start implements Method.
-func (m *DDLS) Start(*ts.Tensor) {}
+func (m *DDLS) Start(_ *ts.Tensor, b Batch) { m.xi.start(b) }
 
 // Update is one Langevin step:
 //
@@ -69,7 +74,7 @@ func (m *DDLS) Start(*ts.Tensor) {}
 func (m *DDLS) Update(z, d, grad *ts.Tensor) *ts.Tensor {
 	gradE := z.MustSub(grad, false)
 	step := gradE.MustMulScalar(ts.FloatScalar(m.Eps/2), true)
-	noise := z.MustRandnLike(false).MustMulScalar(ts.FloatScalar(math.Sqrt(m.Eps)), true)
+	noise := m.xi.next(z).MustMulScalar(ts.FloatScalar(math.Sqrt(m.Eps)), true)
 	next := z.MustSub(step, false).MustAdd(noise, true)
 	step.MustDrop()
 	noise.MustDrop()
@@ -93,7 +98,7 @@ type DOT struct {
 func (m *DOT) Name() string { return "dot" }
 
 // Start implements Method: it remembers the starting point of the transport.
-func (m *DOT) Start(z0 *ts.Tensor) {
+func (m *DOT) Start(z0 *ts.Tensor, _ Batch) {
 	if m.z0 != nil {
 		m.z0.MustDrop()
 	}
@@ -121,16 +126,18 @@ func (m *DOT) Update(z, d, grad *ts.Tensor) *ts.Tensor {
 
 // EstimateKeff returns the largest |d(G(z₁)) − d(G(z₂))| / ‖z₁ − z₂‖ over n random
 // latent pairs drawn from N(0, I), DOT's estimate of the critic's Lipschitz constant
-// in latent space.
-func EstimateKeff(g Generator, c Critic, n int, d gotch.Device) (float64, error) {
+// in latent space. Pair i is stream (seed, i, ForKeff, 0 and 1), so the estimate is
+// the same on every shard of a run.
+func EstimateKeff(g Generator, c Critic, n int, seed int64, d gotch.Device) (float64, error) {
 	if n < 1 {
 		return 0, fmt.Errorf("k_eff needs at least one latent pair, got %d", n)
 	}
 	var k float64
 	err := try(func() error {
+		pairs := Batch{IDs: ids(0, n), Real: n, Seed: seed}
 		ts.NoGrad(func() {
-			z1 := ts.MustRandn([]int64{int64(n), int64(g.LatentDim())}, gotch.Float, d)
-			z2 := ts.MustRandn([]int64{int64(n), int64(g.LatentDim())}, gotch.Float, d)
+			z1 := pairs.MustNormal(ForKeff, 0, g.LatentDim(), d)
+			z2 := pairs.MustNormal(ForKeff, 1, g.LatentDim(), d)
 			d1, d2 := score(g, c, z1), score(g, c, z2)
 			num := d1.MustSub(d2, true).MustAbs(true)
 			d2.MustDrop()

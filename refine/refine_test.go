@@ -70,9 +70,28 @@ func fixedSource(t *testing.T, z [tB][tL]float64) Source {
 	for _, r := range z {
 		flat = append(flat, r[:]...)
 	}
-	return func(first int64, n int) (*ts.Tensor, error) {
-		return tensorOf(t, []int64{int64(n), tL}, flat[first*tL:(first+int64(n))*tL]), nil
+	return func(b Batch) (*ts.Tensor, error) {
+		rows := make([]float64, len(b.IDs)*tL) // padding rows stay 0
+		for i, id := range b.IDs {
+			if id < tB {
+				copy(rows[i*tL:(i+1)*tL], flat[id*tL:(id+1)*tL])
+			}
+		}
+		return tensorOf(t, []int64{int64(len(b.IDs)), tL}, rows), nil
 	}
+}
+
+// streamNoise returns ξ of step k for the fixed latents, as Run draws it.
+func streamNoise(seed int64, k uint64) []float64 {
+	var xi []float64
+	row := make([]float32, tL)
+	for id := range int64(tB) {
+		NormalRow(seed, id, ForNoise, k, row)
+		for _, v := range row {
+			xi = append(xi, float64(v))
+		}
+	}
+	return xi
 }
 
 // closedForm returns d(G(z)) and ∇z d(G(z)) for one latent.
@@ -160,16 +179,10 @@ func TestDGflowMatchesClosedForm(t *testing.T) {
 }
 
 func TestDGflowNoiseScale(t *testing.T) {
-	// With γ > 0 the step adds √(2ηγ)·ξ; seed the generator as Run does and draw ξ.
+	// With γ > 0 the step adds √(2ηγ)·ξ, ξ from each sample's own stream.
 	const eta, gamma, seed = 0.1, 0.5, 7
 	got := runSteps(t, &DGflow{Eta: eta, Gamma: gamma, F: KL}, 1, seed)
-	var xi []float64
-	torch.Try(func() error {
-		torch.Seed(seed * 1_000_003)
-		n := ts.MustRandn([]int64{tB, tL}, gotch.Float, gotch.CPU)
-		xi = torch.Float64s(n)
-		return nil
-	})
+	xi := streamNoise(seed, 0)
 	var want []float64
 	for b := range z0v {
 		_, g := closedForm(z0v[b])
@@ -183,12 +196,7 @@ func TestDGflowNoiseScale(t *testing.T) {
 func TestDDLSMatchesClosedForm(t *testing.T) {
 	const eps, seed = 0.05, 3
 	got := runSteps(t, &DDLS{Eps: eps}, 1, seed)
-	var xi []float64
-	torch.Try(func() error {
-		torch.Seed(seed * 1_000_003)
-		xi = torch.Float64s(ts.MustRandn([]int64{tB, tL}, gotch.Float, gotch.CPU))
-		return nil
-	})
+	xi := streamNoise(seed, 0)
 	var want []float64
 	for b := range z0v {
 		_, g := closedForm(z0v[b])
@@ -226,7 +234,7 @@ func TestDOTMatchesClosedForm(t *testing.T) {
 
 func TestEstimateKeffIsLipschitzLowerBound(t *testing.T) {
 	g, c := testModels(t)
-	k, err := EstimateKeff(g, c, 256, gotch.CPU)
+	k, err := EstimateKeff(g, c, 256, 1, gotch.CPU)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -385,8 +393,8 @@ func TestCancelStopsWithinOneStep(t *testing.T) {
 	// 1,000,000 steps in one batch of 3, then a second batch: cancelling at step 5
 	// of the first batch must end the run at once, not after the batch.
 	opt := Options{Steps: 1_000_000, SaveEvery: 1, Batch: 3, Seed: 1, Device: gotch.CPU}
-	err := Run(ctx, g, c, DefaultDGflow(), 2*tB, func(first int64, n int) (*ts.Tensor, error) {
-		return fixedSource(t, z0v)(0, n)
+	err := Run(ctx, g, c, DefaultDGflow(), 2*tB, func(b Batch) (*ts.Tensor, error) {
+		return fixedSource(t, z0v)(Batch{IDs: ids(0, len(b.IDs))})
 	}, opt, func(s Saved) error {
 		steps++
 		if s.Step == 5 {

@@ -38,15 +38,14 @@ type Saved struct {
 // Sink consumes saved steps; the tensors are freed after it returns.
 type Sink func(s Saved) error
 
-// Source supplies the starting latents of the samples [first, first+n).
-type Source func(first int64, n int) (*ts.Tensor, error)
+// Source supplies the starting latents [len(b.IDs), L] of a batch. Padding rows
+// (ids ≥ the run's n) may hold anything finite.
+type Source func(b Batch) (*ts.Tensor, error)
 
-// Gaussian draws fresh latents from N(0, I) with libtorch's generator, which Run seeds
-// per batch, so a run is reproducible for a seed and batch size.
+// Gaussian draws fresh latents z₀ ~ N(0, I), each from its sample's own stream
+// (seed, id, ForLatent, 0), so a sample's latent depends only on the seed and its id.
 func Gaussian(latentDim int, d gotch.Device) Source {
-	return func(_ int64, n int) (*ts.Tensor, error) {
-		return ts.MustRandn([]int64{int64(n), int64(latentDim)}, gotch.Float, d), nil
-	}
+	return func(b Batch) (*ts.Tensor, error) { return b.Normal(ForLatent, 0, latentDim, d) }
 }
 
 // ErrNonFinite reports a NaN or Inf in the latents or the critic's output.
@@ -87,25 +86,27 @@ func Run(ctx context.Context, g Generator, c Critic, m Method, n int64, src Sour
 
 func run(ctx context.Context, g Generator, c Critic, m Method, n int64, src Source, opt Options, sink Sink, completed *int64) error {
 	freeze(g, c)
-	batch := opt.Batch
+	// Every batch has the same number of rows: the last one is padded (and a run
+	// smaller than a batch is one batch of n), so every batch runs the same kernels.
+	batch := int(min(int64(opt.Batch), n))
 	var done int64
 	for first := int64(0); first < n; {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		b := int(min(int64(batch), n-first))
-		err := try(func() error { return runBatch(ctx, g, c, m, first, b, src, opt, sink, &done) })
+		b := Batch{IDs: ids(first, batch), Real: int(min(int64(batch), n-first)), Seed: opt.Seed}
+		err := try(func() error { return runBatch(ctx, g, c, m, b, src, opt, sink, &done) })
 		if err != nil && torch.IsOOM(err) && batch > 1 && opt.Device.IsCuda() {
 			batch /= 2
 			if opt.Note != nil {
-				opt.Note(fmt.Sprintf("out of GPU memory at batch %d; retrying with --batch %d", b, batch))
+				opt.Note(fmt.Sprintf("out of GPU memory at batch %d; retrying with --batch %d", len(b.IDs), batch))
 			}
 			continue
 		}
 		if err != nil {
 			return err
 		}
-		first += int64(b)
+		first += int64(b.Real)
 		*completed = first
 	}
 	return nil
@@ -124,13 +125,16 @@ func freeze(models ...any) {
 func try(fn func() error) error { return torch.Try(fn) }
 
 // runBatch is the refinement loop of one batch: evaluate d and ∇z d at z, save, step.
-func runBatch(ctx context.Context, g Generator, c Critic, m Method, first int64, b int, src Source, opt Options, sink Sink, done *int64) error {
+func runBatch(ctx context.Context, g Generator, c Critic, m Method, b Batch, src Source, opt Options, sink Sink, done *int64) error {
+	first := b.IDs[0]
+	// Random numbers come from the rows' own streams; libtorch's generator is still
+	// seeded per batch for models that draw their own (dropout in train mode).
 	torch.Seed(opt.Seed*1_000_003 + first)
-	z, err := src(first, b)
+	z, err := src(b)
 	if err != nil {
 		return err
 	}
-	m.Start(z)
+	m.Start(z, b)
 	for k := 0; ; k++ {
 		if err := ctx.Err(); err != nil {
 			z.MustDrop()
@@ -144,7 +148,7 @@ func runBatch(ctx context.Context, g Generator, c Critic, m Method, first int64,
 			return err
 		}
 		if last || (opt.SaveEvery > 0 && k%opt.SaveEvery == 0) {
-			if err := sink(Saved{Step: k, First: first, Z: z, X: x, D: dv}); err != nil {
+			if err := save(sink, Saved{Step: k, First: first, Z: z, X: x, D: dv}, b.Real); err != nil {
 				drop(x, d, grad, z)
 				return err
 			}
@@ -158,11 +162,24 @@ func runBatch(ctx context.Context, g Generator, c Critic, m Method, first int64,
 		drop(d, grad, z)
 		z = next
 		torch.Collect()
-		*done += int64(b)
+		*done += int64(b.Real)
 		if opt.Progress != nil {
 			opt.Progress(*done)
 		}
 	}
+}
+
+// save passes the first real rows of s to sink, leaving out the padding.
+func save(sink Sink, s Saved, real int) error {
+	rows := int(s.Z.MustSize()[0])
+	if real == rows {
+		return sink(s)
+	}
+	s.Z = s.Z.MustNarrow(0, 0, int64(real), false)
+	s.X = s.X.MustNarrow(0, 0, int64(real), false)
+	s.D = s.D[:real]
+	defer drop(s.Z, s.X)
+	return sink(s)
 }
 
 // evaluate returns G(z) and d(G(z)) without gradient, and ∇z d(G(z)) when asked.

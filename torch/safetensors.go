@@ -8,11 +8,13 @@ import (
 	"math"
 	"os"
 	"sort"
+	"unsafe"
 
 	"github.com/sugarme/gotch"
+	lib "github.com/sugarme/gotch/libtch"
 	"github.com/sugarme/gotch/ts"
 
-	"github.com/dgtext/dgtext/data"
+	"github.com/dgtext/dgtext/internal/atomicfile"
 )
 
 // This file reads and writes the safetensors format (huggingface/safetensors, the
@@ -202,16 +204,29 @@ func ToArray(t *ts.Tensor) (Array, error) {
 	return out, err
 }
 
-// FromArray builds a float32 tensor on device d.
+// FromArray builds a float32 tensor on device d. libtorch copies the values
+// straight from Go memory (gotch's NewTensorFromData encodes them one by one
+// through reflection, about 40× slower than drawing them: 16 ms for 256×128 values).
 func FromArray(a Array, d gotch.Device) (*ts.Tensor, error) {
 	if a.Numel() != int64(len(a.Data)) {
 		return nil, fmt.Errorf("array has shape %v but %d values", a.Shape, len(a.Data))
 	}
 	var out *ts.Tensor
 	err := Try(func() error {
-		t, err := ts.NewTensorFromData(a.Data, a.Shape)
-		if err != nil {
-			return err
+		var t *ts.Tensor
+		if len(a.Data) == 0 || len(a.Shape) == 0 {
+			var err error
+			if t, err = ts.NewTensorFromData(a.Data, a.Shape); err != nil {
+				return err
+			}
+		} else {
+			// at_tensor_of_data allocates the tensor and memcpys the values during the
+			// call; the Go slice holds no Go pointers, so passing it is allowed.
+			c := lib.AtTensorOfData(unsafe.Pointer(&a.Data[0]), a.Shape, uint(len(a.Shape)), 4, int(gotch.Float.CKind()))
+			if err := ts.TorchErr(); err != nil {
+				return err
+			}
+			t = ts.New(c)
 		}
 		if d.IsCuda() {
 			out = t.MustTo(d, true)
@@ -224,11 +239,11 @@ func FromArray(a Array, d gotch.Device) (*ts.Tensor, error) {
 }
 
 // WriteFileAtomic writes a file through a temporary file in the same folder and a
-// rename, so readers never see a half-written file under the final name. It is
-// data.WriteFileAtomic (missing folders created, stale temporary files of dead
-// processes removed), here so model code need not import the data package.
+// rename, so readers never see a half-written file under the final name (package
+// atomicfile: missing folders created, stale temporary files of dead processes
+// removed).
 func WriteFileAtomic(path string, write func(w io.Writer) error) error {
-	return data.WriteFileAtomic(path, write)
+	return atomicfile.WriteFile(path, write)
 }
 
 // float32ToHalf converts with round-to-nearest-even; values beyond the F16 range

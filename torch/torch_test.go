@@ -120,3 +120,33 @@ func TestTryRecoversPanics(t *testing.T) {
 		t.Fatalf("%v", err)
 	}
 }
+
+func TestFromArrayCopiesValuesAndShape(t *testing.T) {
+	a := Array{Shape: []int64{2, 3}, Data: []float32{1, -2.5, 3e-8, 4, 5, float32(math.Inf(1))}}
+	x, err := FromArray(a, gotch.CPU)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.MustDrop()
+	a.Data[0] = 99 // the tensor holds a copy
+	got, err := ToArray(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []float32{1, -2.5, 3e-8, 4, 5, float32(math.Inf(1))}
+	if len(got.Shape) != 2 || got.Shape[0] != 2 || got.Shape[1] != 3 {
+		t.Fatalf("shape %v, want [2 3]", got.Shape)
+	}
+	for i := range want {
+		if got.Data[i] != want[i] {
+			t.Fatalf("value %d = %v, want %v", i, got.Data[i], want[i])
+		}
+	}
+	if _, err := FromArray(Array{Shape: []int64{2, 2}, Data: []float32{1}}, gotch.CPU); err == nil {
+		t.Fatal("a shape that does not match the data was accepted")
+	}
+	empty, err := FromArray(Array{Shape: []int64{0, 4}, Data: nil}, gotch.CPU)
+	if err != nil || empty.MustSize()[0] != 0 {
+		t.Fatalf("empty array: %v", err)
+	}
+}

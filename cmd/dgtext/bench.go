@@ -338,7 +338,7 @@ func benchRefineRun(ctx context.Context, opts *benchOptions, stdout, stderr io.W
 	}
 	mf := pipeline.MethodConfig{Name: method, F: opts.F, Eta: 0.1, Gamma: 0.01, Eps: 0.01, DotLR: 0.01,
 		KeffPairs: opts.Batch, Steps: strconv.Itoa(opts.Steps + 1)}
-	meth, _, err := mf.Build(m, m, dev)
+	meth, _, err := mf.Build(m, m, 1, dev)
 	if err != nil {
 		return err
 	}
