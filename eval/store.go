@@ -10,11 +10,9 @@ import (
 	"io"
 	"math/bits"
 	"os"
-	"path/filepath"
 	"slices"
-	"strconv"
 
-	"github.com/dgtext/dgtext/data"
+	"github.com/dgtext/dgtext/internal/atomicfile"
 )
 
 // File format of saved statistics (all integers unsigned varints unless noted):
@@ -51,16 +49,15 @@ func LoadStats(path string) (*Stats, error) {
 
 // saveStats writes s with tag (a free text the reader can check) atomically.
 func saveStats(path string, s *Stats, tag string) (err error) {
-	dir := filepath.Dir(path)
-	// Temporary names carry the pid, as data's writers do, so that the next save
-	// removes what a killed process left (data.RemoveStaleTemps).
-	data.RemoveStaleTemps(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-"+strconv.Itoa(os.Getpid())+"-*")
+	// The temporary file's name carries the pid, so that the next save removes
+	// what a killed process left.
+	f, err := atomicfile.CreateTemp(path)
 	if err != nil {
 		return fmt.Errorf("save n-gram statistics: %w", err)
 	}
+	committed := false
 	defer func() {
-		if err != nil {
+		if err != nil && !committed {
 			f.Close()
 			os.Remove(f.Name())
 		}
@@ -85,17 +82,9 @@ func saveStats(path string, s *Stats, tag string) (err error) {
 	if _, err := f.WriteAt(hdr, 0); err != nil {
 		return fmt.Errorf("save n-gram statistics %s: %w", path, err)
 	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("save n-gram statistics %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("save n-gram statistics %s: %w", path, err)
-	}
-	if err := os.Chmod(f.Name(), 0o644); err != nil {
-		return fmt.Errorf("save n-gram statistics %s: %w", path, err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("save n-gram statistics %s: %w", path, err)
+	committed = true // Commit removes the temporary file itself on failure
+	if err := atomicfile.Commit(f, path); err != nil {
+		return fmt.Errorf("save n-gram statistics: %w", err)
 	}
 	return nil
 }
